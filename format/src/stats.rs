@@ -204,7 +204,10 @@ fn merge_bound(a: &Option<StatValue>, b: &Option<StatValue>, want: Ordering) -> 
             Some(Ordering::Equal) => match (x, y) {
                 // Equal strings: the bound is an actual value if either side says so.
                 (
-                    StatValue::Str { value, truncated: tx },
+                    StatValue::Str {
+                        value,
+                        truncated: tx,
+                    },
                     StatValue::Str { truncated: ty, .. },
                 ) => Some(StatValue::Str {
                     value: value.clone(),
@@ -245,7 +248,12 @@ mod tests {
             row_count: 3,
             ts_min: 10,
             ts_max: 20,
-            columns: vec![col("x", 1, Some(StatValue::Int(-5)), Some(StatValue::Int(7)))],
+            columns: vec![col(
+                "x",
+                1,
+                Some(StatValue::Int(-5)),
+                Some(StatValue::Int(7)),
+            )],
             geo: vec![],
         };
         let b = ChunkStats {
@@ -303,7 +311,11 @@ mod tests {
         // Equal strings: exact wins.
         let m = merge_bound(&Some(s("ab", true)), &Some(s("ab", false)), Ordering::Less);
         assert_eq!(m, Some(s("ab", false)));
-        let m = merge_bound(&Some(s("ab", true)), &Some(s("b", false)), Ordering::Greater);
+        let m = merge_bound(
+            &Some(s("ab", true)),
+            &Some(s("b", false)),
+            Ordering::Greater,
+        );
         assert_eq!(m, Some(s("b", false)));
         // Floats order -0.0 below 0.0.
         let m = merge_bound(

@@ -201,8 +201,14 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], FormatError> {
-        let end = self.pos.checked_add(n).ok_or_else(|| bad("length overflow"))?;
-        let s = self.buf.get(self.pos..end).ok_or_else(|| bad("truncated"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or_else(|| bad("length overflow"))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or_else(|| bad("truncated"))?;
         self.pos = end;
         Ok(s)
     }
@@ -306,7 +312,8 @@ impl<'a> Reader<'a> {
 
     fn geo(&mut self) -> Result<GeoBounds, FormatError> {
         let path = self.string(usize::MAX)?;
-        let (min_lat, max_lat, min_lon, max_lon) = (self.f64()?, self.f64()?, self.f64()?, self.f64()?);
+        let (min_lat, max_lat, min_lon, max_lon) =
+            (self.f64()?, self.f64()?, self.f64()?, self.f64()?);
         if min_lat > max_lat || min_lon > max_lon {
             return Err(bad("inverted geo bounds"));
         }
@@ -419,7 +426,10 @@ mod tests {
         ));
         let mut m = GOLDEN;
         m[0] = b'X';
-        assert!(matches!(ChunkStats::decode(&m), Err(FormatError::StatsDecode(_))));
+        assert!(matches!(
+            ChunkStats::decode(&m),
+            Err(FormatError::StatsDecode(_))
+        ));
         for i in 6..GOLDEN.len() {
             let mut c = GOLDEN;
             c[i] ^= 0x40;

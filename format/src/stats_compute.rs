@@ -291,7 +291,12 @@ mod tests {
             vec![
                 Arc::new(Int64Array::from(vec![30, 10, 20, 40])),
                 Arc::new(pos),
-                Arc::new(StringArray::from(vec![Some("b"), None, Some("a"), Some("c")])),
+                Arc::new(StringArray::from(vec![
+                    Some("b"),
+                    None,
+                    Some("a"),
+                    Some("c"),
+                ])),
             ],
         )
         .unwrap();
@@ -306,7 +311,12 @@ mod tests {
         let paths: Vec<_> = stats.columns.iter().map(|c| c.path.as_str()).collect();
         assert_eq!(
             paths,
-            ["timestamp_ns", "position.latitude", "position.longitude", "name"]
+            [
+                "timestamp_ns",
+                "position.latitude",
+                "position.longitude",
+                "name"
+            ]
         );
         let lat = stats.column("position.latitude").unwrap();
         // Row 2 lat null, row 3 parent null (its -3.5 is hidden); row 1 NaN.
@@ -317,7 +327,10 @@ mod tests {
         assert_eq!(lon.null_count, 1);
         assert_eq!(lon.max, Some(StatValue::Float(9.0)));
         let geo = stats.geo_bounds("position").unwrap();
-        assert_eq!((geo.min_lat, geo.max_lat, geo.min_lon, geo.max_lon), (45.0, 45.0, 9.0, 9.0));
+        assert_eq!(
+            (geo.min_lat, geo.max_lat, geo.min_lon, geo.max_lon),
+            (45.0, 45.0, 9.0, 9.0)
+        );
         let name = stats.column("name").unwrap();
         assert_eq!(name.null_count, 1);
         assert_eq!(
@@ -351,7 +364,13 @@ mod tests {
             Err(FormatError::NoTimestamp(_))
         ));
         let empty = ChunkStats::compute(&schema, &[]).unwrap();
-        assert_eq!(empty, ChunkStats { columns: empty.columns.clone(), ..ChunkStats::empty() });
+        assert_eq!(
+            empty,
+            ChunkStats {
+                columns: empty.columns.clone(),
+                ..ChunkStats::empty()
+            }
+        );
     }
 
     #[test]
@@ -362,8 +381,7 @@ mod tests {
             DataType::Int64,
             false,
         )]));
-        let batch =
-            RecordBatch::try_new(other, vec![Arc::new(Int64Array::from(vec![1]))]).unwrap();
+        let batch = RecordBatch::try_new(other, vec![Arc::new(Int64Array::from(vec![1]))]).unwrap();
         assert!(matches!(
             ChunkStats::compute(&schema, &[batch]),
             Err(FormatError::SchemaMismatch(_))

@@ -75,7 +75,13 @@ pub(crate) fn float_values(array: &dyn Array) -> Option<Vec<f64>> {
         a: &dyn Array,
         f: impl Fn(T::Native) -> f64,
     ) -> Option<Vec<f64>> {
-        Some(a.as_primitive_opt::<T>()?.values().iter().map(|v| f(*v)).collect())
+        Some(
+            a.as_primitive_opt::<T>()?
+                .values()
+                .iter()
+                .map(|v| f(*v))
+                .collect(),
+        )
     }
     match array.data_type() {
         DataType::Float16 => widen::<Float16Type>(array, f64::from),

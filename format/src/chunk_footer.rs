@@ -1,0 +1,298 @@
+//! Open-time parsing and validation of a chunk's trailer and footer (layout in `chunk.rs`).
+//!
+//! The footer flatbuffer is verified by `arrow_ipc::root_as_footer`; everything read from it is
+//! copied out under `catch_unwind` and then checked against the file length, the block table in
+//! our metadata and the stats, so later block reads can trust offsets and lengths.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_ipc::MetadataVersion;
+use arrow_schema::{Schema, SchemaRef};
+
+use crate::chunk::{
+    decode_blocks, hex_decode, BlockMeta, CHUNK_VERSION, KEY_BLOCKS, KEY_STATS, KEY_VERSION,
+};
+use crate::error::FormatError;
+use crate::stats::ChunkStats;
+use crate::stats_compute::timestamp_index;
+
+/// `ARROW1` magic at both ends of an Arrow IPC file.
+const MAGIC: &[u8; 6] = b"ARROW1";
+/// Leading magic plus padding.
+const HEADER_LEN: u64 = 8;
+/// Footer length (i32) plus trailing magic.
+const TRAILER_LEN: u64 = 10;
+/// Largest footer accepted (schema + stats + block table), 64 MiB.
+pub const MAX_FOOTER_BYTES: u64 = 64 << 20;
+
+/// A validated record batch block: where it is and what our metadata says about it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BlockInfo {
+    pub offset: u64,
+    pub meta_len: u64,
+    pub body_len: u64,
+    pub meta: BlockMeta,
+}
+
+impl BlockInfo {
+    /// Total bytes of the block (metadata + body); cannot overflow after validation.
+    pub(crate) fn len(&self) -> u64 {
+        self.meta_len.saturating_add(self.body_len)
+    }
+}
+
+/// Everything `ChunkReader::open` needs, validated.
+#[derive(Debug)]
+pub(crate) struct Footer {
+    pub schema: SchemaRef,
+    pub stats: ChunkStats,
+    pub blocks: Vec<BlockInfo>,
+}
+
+/// Owned copy of the footer flatbuffer's contents.
+struct RawFooter {
+    version: MetadataVersion,
+    metadata: HashMap<String, String>,
+    dictionaries: usize,
+    schema: Result<Schema, String>,
+    blocks: Vec<(i64, i32, i64)>,
+}
+
+fn read_at(file: &File, path: &Path, offset: u64, len: u64) -> Result<Vec<u8>, FormatError> {
+    let len = usize::try_from(len).map_err(|_| FormatError::corrupt(path, "length overflow"))?;
+    let mut buf = vec![0u8; len];
+    file.read_exact_at(&mut buf, offset)
+        .map_err(|e| FormatError::io(path, e))?;
+    Ok(buf)
+}
+
+/// Reads and validates the footer of the chunk `file` (of `file_len` bytes) at `path`.
+pub(crate) fn read_footer(path: &Path, file: &File, file_len: u64) -> Result<Footer, FormatError> {
+    let corrupt = |reason: String| FormatError::corrupt(path, reason);
+    if file_len < HEADER_LEN + TRAILER_LEN {
+        return Err(FormatError::foreign(
+            path,
+            format!("only {file_len} bytes long"),
+        ));
+    }
+    let head = read_at(file, path, 0, 6)?;
+    let trailer = read_at(file, path, file_len - TRAILER_LEN, TRAILER_LEN)?;
+    if head != MAGIC || trailer.get(4..) != Some(&MAGIC[..]) {
+        return Err(FormatError::foreign(path, "no ARROW1 magic at both ends"));
+    }
+    let mut n = [0u8; 4];
+    n.copy_from_slice(trailer.get(..4).unwrap_or(&[0; 4]));
+    let footer_len = i32::from_le_bytes(n);
+    let footer_len = u64::try_from(footer_len)
+        .ok()
+        .filter(|&l| l > 0 && l <= file_len - HEADER_LEN - TRAILER_LEN && l <= MAX_FOOTER_BYTES)
+        .ok_or_else(|| {
+            corrupt(format!(
+                "footer length {footer_len} invalid for a {file_len}-byte file"
+            ))
+        })?;
+    let footer_start = file_len - TRAILER_LEN - footer_len;
+    let bytes = read_at(file, path, footer_start, footer_len)?;
+
+    let raw = catch_unwind(AssertUnwindSafe(|| parse_raw(&bytes)))
+        .map_err(|_| corrupt("footer parser panicked".into()))?
+        .map_err(corrupt)?;
+
+    let version = raw
+        .metadata
+        .get(KEY_VERSION)
+        .ok_or_else(|| FormatError::foreign(path, format!("footer has no {KEY_VERSION} key")))?;
+    if version != CHUNK_VERSION {
+        return Err(FormatError::UnsupportedVersion {
+            path: path.to_path_buf(),
+            version: version.clone(),
+        });
+    }
+    if raw.version != MetadataVersion::V5 {
+        return Err(corrupt(format!(
+            "IPC metadata version {:?}, expected V5",
+            raw.version
+        )));
+    }
+    if raw.dictionaries != 0 {
+        return Err(corrupt("footer lists dictionary blocks".into()));
+    }
+    let schema = Arc::new(raw.schema.map_err(|e| corrupt(format!("schema: {e}")))?);
+    timestamp_index(&schema).map_err(|e| corrupt(format!("schema: {e}")))?;
+
+    let stats_hex = raw
+        .metadata
+        .get(KEY_STATS)
+        .ok_or_else(|| corrupt(format!("footer has no {KEY_STATS} key")))?;
+    let stats_bytes =
+        hex_decode(stats_hex).ok_or_else(|| corrupt("stats are not lowercase hex".into()))?;
+    let stats = ChunkStats::decode(&stats_bytes).map_err(|e| corrupt(format!("stats: {e}")))?;
+
+    let table = raw
+        .metadata
+        .get(KEY_BLOCKS)
+        .ok_or_else(|| corrupt(format!("footer has no {KEY_BLOCKS} key")))?;
+    let metas = decode_blocks(table).map_err(corrupt)?;
+    let blocks = validate_blocks(&raw.blocks, &metas, footer_start, &stats).map_err(corrupt)?;
+    Ok(Footer {
+        schema,
+        stats,
+        blocks,
+    })
+}
+
+/// Copies the footer flatbuffer's contents out (may panic inside arrow; caller catches).
+fn parse_raw(bytes: &[u8]) -> Result<RawFooter, String> {
+    let footer = arrow_ipc::root_as_footer(bytes).map_err(|e| format!("footer flatbuffer: {e}"))?;
+    let mut metadata = HashMap::new();
+    for kv in footer.custom_metadata().into_iter().flatten() {
+        if let (Some(k), Some(v)) = (kv.key(), kv.value()) {
+            metadata.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    let schema = match footer.schema() {
+        None => Err("missing".to_owned()),
+        Some(s) if !s.endianness().equals_to_target_endianness() => {
+            Err("foreign endianness".to_owned())
+        }
+        Some(s) => arrow_ipc::convert::try_fb_to_schema(s).map_err(|e| e.to_string()),
+    };
+    Ok(RawFooter {
+        version: footer.version(),
+        metadata,
+        dictionaries: footer.dictionaries().map_or(0, |d| d.len()),
+        schema,
+        blocks: footer
+            .recordBatches()
+            .into_iter()
+            .flatten()
+            .map(|b| (b.offset(), b.metaDataLength(), b.bodyLength()))
+            .collect(),
+    })
+}
+
+/// Checks the footer's blocks against our block table, the data region `[8, data_end)` and the
+/// stats; returns the combined, trusted block list.
+fn validate_blocks(
+    raw: &[(i64, i32, i64)],
+    metas: &[BlockMeta],
+    data_end: u64,
+    stats: &ChunkStats,
+) -> Result<Vec<BlockInfo>, String> {
+    if raw.len() != metas.len() {
+        return Err(format!(
+            "footer has {} record batch blocks but {KEY_BLOCKS} lists {}",
+            raw.len(),
+            metas.len()
+        ));
+    }
+    if raw.is_empty() {
+        return Err("chunk has no record batches".into());
+    }
+    let mut blocks = Vec::with_capacity(raw.len());
+    let (mut min_offset, mut rows, mut prev_ts) = (HEADER_LEN, 0u64, i64::MIN);
+    for (i, (&(offset, meta_len, body_len), meta)) in raw.iter().zip(metas).enumerate() {
+        let (Ok(offset), Ok(meta_len), Ok(body_len)) = (
+            u64::try_from(offset),
+            u64::try_from(meta_len),
+            u64::try_from(body_len),
+        ) else {
+            return Err(format!("block {i}: negative offset or length"));
+        };
+        let end = offset
+            .checked_add(meta_len)
+            .and_then(|e| e.checked_add(body_len));
+        match end {
+            Some(end) if offset >= min_offset && meta_len >= 8 && end <= data_end => {
+                min_offset = end
+            }
+            _ => {
+                return Err(format!(
+                    "block {i}: region outside the data area or overlapping"
+                ))
+            }
+        }
+        if meta.rows == 0 || meta.first_ts > meta.last_ts || meta.first_ts < prev_ts {
+            return Err(format!("block {i}: empty or out of timestamp order"));
+        }
+        prev_ts = meta.last_ts;
+        rows = rows.saturating_add(meta.rows);
+        blocks.push(BlockInfo {
+            offset,
+            meta_len,
+            body_len,
+            meta: *meta,
+        });
+    }
+    let first = blocks.first().map(|b| b.meta.first_ts);
+    if rows != stats.row_count || first != Some(stats.ts_min) || prev_ts != stats.ts_max {
+        return Err("block table disagrees with the stats (rows or time range)".into());
+    }
+    Ok(blocks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(rows: u64, first_ts: i64, last_ts: i64) -> BlockMeta {
+        BlockMeta {
+            crc: 0,
+            rows,
+            first_ts,
+            last_ts,
+        }
+    }
+
+    fn stats(rows: u64, lo: i64, hi: i64) -> ChunkStats {
+        ChunkStats {
+            row_count: rows,
+            ts_min: lo,
+            ts_max: hi,
+            ..ChunkStats::empty()
+        }
+    }
+
+    #[test]
+    fn accepts_a_consistent_table() {
+        let raw = [(8, 64, 100), (172, 64, 36)];
+        let metas = [meta(2, 1, 5), meta(1, 5, 5)];
+        let b = validate_blocks(&raw, &metas, 272, &stats(3, 1, 5)).unwrap();
+        assert_eq!(b.len(), 2);
+        assert_eq!(b[1].len(), 100);
+    }
+
+    #[test]
+    fn rejects_inconsistent_tables() {
+        let ok_stats = stats(3, 1, 5);
+        let metas = [meta(2, 1, 5), meta(1, 5, 5)];
+        type Case<'a> = (&'a [(i64, i32, i64)], &'a [BlockMeta]);
+        let cases: [Case; 7] = [
+            (&[(8, 64, 100)], &metas),                // count mismatch
+            (&[(8, 64, 100), (100, 64, 36)], &metas), // overlap
+            (&[(8, 64, 100), (172, 64, 37)], &metas), // past data end
+            (&[(0, 64, 100), (172, 64, 36)], &metas), // inside the header
+            (&[(8, 4, 100), (172, 64, 36)], &metas),  // metadata too short
+            (&[(8, 64, -1), (172, 64, 36)], &metas),  // negative length
+            (
+                &[(8, 64, 100), (172, 64, 36)],
+                &[meta(2, 1, 5), meta(1, 4, 5)],
+            ), // ts order
+        ];
+        for (i, (raw, metas)) in cases.iter().enumerate() {
+            assert!(
+                validate_blocks(raw, metas, 272, &ok_stats).is_err(),
+                "case {i}"
+            );
+        }
+        let raw = [(8, 64, 100), (172, 64, 36)];
+        assert!(validate_blocks(&raw, &metas, 272, &stats(4, 1, 5)).is_err());
+        assert!(validate_blocks(&raw, &metas, 272, &stats(3, 0, 5)).is_err());
+        assert!(validate_blocks(&[], &[], 272, &stats(0, 1, 5)).is_err());
+    }
+}
