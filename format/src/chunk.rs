@@ -6,8 +6,8 @@
 //! | offset                 | size                  | content                                          |
 //! |------------------------|-----------------------|--------------------------------------------------|
 //! | 0                      | 6                     | magic `ARROW1`                                   |
-//! | 6                      | 2                     | zero padding                                     |
-//! | 8                      | var                   | schema message (encapsulated, see below)         |
+//! | 6                      | 58                    | zero padding (64-byte alignment)                 |
+//! | 64                     | var                   | schema message (encapsulated, see below)         |
 //! | `B[i].offset`          | `B[i].metaDataLength + B[i].bodyLength` | record batch block `i`: encapsulated `RecordBatch` message, then its body |
 //! | after last block       | 8                     | end-of-stream marker `FF FF FF FF 00 00 00 00`   |
 //! | `F = len - 10 - n`     | `n`                   | `Footer` flatbuffer (version, schema, blocks `B`, custom metadata) |
@@ -36,13 +36,22 @@
 //! Version rule: no `tessera.chunk.version` key → [`FormatError::Foreign`]; any value other than
 //! `1` → [`FormatError::UnsupportedVersion`] (never guessed at).
 //!
-//! On mismatch the reader returns [`FormatError::Corrupt`] naming the file and, where it applies,
-//! the block: at open for a bad trailer, footer length, footer flatbuffer, schema, stats, block
-//! table (count differing from the footer's, blocks overlapping, outside the data region,
-//! unordered timestamps, row sum differing from the stats); per block, before decoding, for a
-//! CRC mismatch or a message whose buffers exceed the body or declare more than
-//! [`MAX_BLOCK_DECODED_BYTES`] uncompressed; after decoding for a row count or timestamps that
-//! differ from the entry. Decoding runs under `catch_unwind`. Nothing is repaired or guessed.
+//! What the reader does on a mismatch — never repair, never guess:
+//!
+//! * not `ARROW1` at both ends, or shorter than 74 bytes → [`FormatError::Foreign`];
+//! * at open → [`FormatError::Corrupt`] naming the file: footer length not in
+//!   `1..=len-74` or above 64 MiB, footer flatbuffer invalid, IPC metadata version not V5,
+//!   dictionary blocks present, schema unparsable / without Int64 `timestamp_ns` / different from
+//!   the leading schema message (the footer has no checksum of its own), stats not decodable,
+//!   block table malformed, its count differing from the footer's, blocks overlapping or outside
+//!   `[64, footer start)`, empty blocks, timestamps out of order, row sum or time range differing
+//!   from the stats;
+//! * per block, before decoding → `Corrupt` naming the file and block: CRC mismatch, message
+//!   not a V5 `RecordBatch` of the listed row count, a buffer outside the body, compression other
+//!   than zstd, declared uncompressed lengths above [`MAX_BLOCK_DECODED_BYTES`];
+//! * decoding runs under `catch_unwind`; an arrow error or panic → `Corrupt` naming the block;
+//! * after decoding → `Corrupt` if the row count, first/last timestamp or order differ from the
+//!   block table.
 
 use crate::error::FormatError;
 

@@ -18,13 +18,14 @@ use crate::chunk::{
     decode_blocks, hex_decode, BlockMeta, CHUNK_VERSION, KEY_BLOCKS, KEY_STATS, KEY_VERSION,
 };
 use crate::error::FormatError;
+use crate::schema_message::decode_schema_message;
 use crate::stats::ChunkStats;
 use crate::stats_compute::timestamp_index;
 
 /// `ARROW1` magic at both ends of an Arrow IPC file.
 const MAGIC: &[u8; 6] = b"ARROW1";
-/// Leading magic plus padding.
-const HEADER_LEN: u64 = 8;
+/// Leading magic plus zero padding to the 64-byte IPC alignment; the schema message follows.
+const HEADER_LEN: u64 = 64;
 /// Footer length (i32) plus trailing magic.
 const TRAILER_LEN: u64 = 10;
 /// Largest footer accepted (schema + stats + block table), 64 MiB.
@@ -139,6 +140,19 @@ pub(crate) fn read_footer(path: &Path, file: &File, file_len: u64) -> Result<Foo
         .ok_or_else(|| corrupt(format!("footer has no {KEY_BLOCKS} key")))?;
     let metas = decode_blocks(table).map_err(corrupt)?;
     let blocks = validate_blocks(&raw.blocks, &metas, footer_start, &stats).map_err(corrupt)?;
+
+    // The footer schema has no checksum: require it to equal the leading schema message.
+    let schema_end = blocks.first().map_or(HEADER_LEN, |b| b.offset);
+    let schema_len = schema_end.saturating_sub(HEADER_LEN);
+    if schema_len > MAX_FOOTER_BYTES {
+        return Err(corrupt("schema message region too large".into()));
+    }
+    let leading = read_at(file, path, HEADER_LEN, schema_len)?;
+    if decode_schema_message(&leading).map_err(corrupt)? != *schema {
+        return Err(corrupt(
+            "footer schema differs from the leading schema message".into(),
+        ));
+    }
     Ok(Footer {
         schema,
         stats,
@@ -176,7 +190,7 @@ fn parse_raw(bytes: &[u8]) -> Result<RawFooter, String> {
     })
 }
 
-/// Checks the footer's blocks against our block table, the data region `[8, data_end)` and the
+/// Checks the footer's blocks against our block table, the data region `[64, data_end)` and the
 /// stats; returns the combined, trusted block list.
 fn validate_blocks(
     raw: &[(i64, i32, i64)],
@@ -260,9 +274,9 @@ mod tests {
 
     #[test]
     fn accepts_a_consistent_table() {
-        let raw = [(8, 64, 100), (172, 64, 36)];
+        let raw = [(128, 64, 100), (292, 64, 36)];
         let metas = [meta(2, 1, 5), meta(1, 5, 5)];
-        let b = validate_blocks(&raw, &metas, 272, &stats(3, 1, 5)).unwrap();
+        let b = validate_blocks(&raw, &metas, 392, &stats(3, 1, 5)).unwrap();
         assert_eq!(b.len(), 2);
         assert_eq!(b[1].len(), 100);
     }
@@ -273,26 +287,26 @@ mod tests {
         let metas = [meta(2, 1, 5), meta(1, 5, 5)];
         type Case<'a> = (&'a [(i64, i32, i64)], &'a [BlockMeta]);
         let cases: [Case; 7] = [
-            (&[(8, 64, 100)], &metas),                // count mismatch
-            (&[(8, 64, 100), (100, 64, 36)], &metas), // overlap
-            (&[(8, 64, 100), (172, 64, 37)], &metas), // past data end
-            (&[(0, 64, 100), (172, 64, 36)], &metas), // inside the header
-            (&[(8, 4, 100), (172, 64, 36)], &metas),  // metadata too short
-            (&[(8, 64, -1), (172, 64, 36)], &metas),  // negative length
+            (&[(128, 64, 100)], &metas),                // count mismatch
+            (&[(128, 64, 100), (220, 64, 36)], &metas), // overlap
+            (&[(128, 64, 100), (292, 64, 37)], &metas), // past data end
+            (&[(60, 64, 100), (292, 64, 36)], &metas),  // inside the header
+            (&[(128, 4, 100), (292, 64, 36)], &metas),  // metadata too short
+            (&[(128, 64, -1), (292, 64, 36)], &metas),  // negative length
             (
-                &[(8, 64, 100), (172, 64, 36)],
+                &[(128, 64, 100), (292, 64, 36)],
                 &[meta(2, 1, 5), meta(1, 4, 5)],
             ), // ts order
         ];
         for (i, (raw, metas)) in cases.iter().enumerate() {
             assert!(
-                validate_blocks(raw, metas, 272, &ok_stats).is_err(),
+                validate_blocks(raw, metas, 392, &ok_stats).is_err(),
                 "case {i}"
             );
         }
-        let raw = [(8, 64, 100), (172, 64, 36)];
-        assert!(validate_blocks(&raw, &metas, 272, &stats(4, 1, 5)).is_err());
-        assert!(validate_blocks(&raw, &metas, 272, &stats(3, 0, 5)).is_err());
-        assert!(validate_blocks(&[], &[], 272, &stats(0, 1, 5)).is_err());
+        let raw = [(128, 64, 100), (292, 64, 36)];
+        assert!(validate_blocks(&raw, &metas, 392, &stats(4, 1, 5)).is_err());
+        assert!(validate_blocks(&raw, &metas, 392, &stats(3, 0, 5)).is_err());
+        assert!(validate_blocks(&[], &[], 392, &stats(0, 1, 5)).is_err());
     }
 }

@@ -9,7 +9,8 @@
 //! Module tour:
 //! * `chunk` — THE chunk file layout (IPC framing, footer metadata keys, version rule, CRCs).
 //! * `chunk_writer` — [`write_chunk`], [`ChunkMeta`].
-//! * `chunk_footer` — open-time trailer/footer/block-table validation.
+//! * `chunk_footer` — open-time trailer/footer/block-table validation; `schema_message` — the
+//!   leading schema copy the footer schema must equal.
 //! * `block_guard` — pre-decode checks of one block (bounds, declared decompressed sizes).
 //! * `chunk_reader` — [`ChunkReader`]: CRC-verified, panic-isolated batch reads and `verify`.
 //! * `window` — the `[start, end)` batch window iterator.
@@ -36,6 +37,7 @@ mod error;
 mod options;
 pub mod prune;
 mod rowsize;
+mod schema_message;
 mod sort;
 mod stats;
 mod stats_codec;
