@@ -91,6 +91,75 @@ pub(crate) fn check_block(block: &[u8], meta_len: usize, rows: u64) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use arrow_ipc::writer::{FileWriter, IpcWriteOptions};
+    use arrow_schema::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    /// One zstd-compressed record batch block, its metadata length and the body offset of its
+    /// first buffer that declares a positive uncompressed length.
+    fn zstd_block() -> (Vec<u8>, usize, usize) {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("timestamp_ns", DataType::Int64, false),
+            Field::new("s", DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..1000)) as ArrayRef,
+                Arc::new(StringArray::from(vec!["frame"; 1000])),
+            ],
+        )
+        .unwrap();
+        let opts = IpcWriteOptions::default()
+            .try_with_compression(Some(CompressionType::ZSTD))
+            .unwrap();
+        let mut out = Vec::new();
+        let mut w = FileWriter::try_new_with_options(&mut out, &schema, opts).unwrap();
+        w.write(&batch).unwrap();
+        w.finish().unwrap();
+        drop(w);
+        let n = out.len();
+        let footer_len = i32::from_le_bytes(out[n - 10..n - 6].try_into().unwrap()) as usize;
+        let footer = arrow_ipc::root_as_footer(&out[n - 10 - footer_len..n - 10]).unwrap();
+        let b = footer.recordBatches().unwrap().get(0);
+        let (off, meta) = (b.offset() as usize, b.metaDataLength() as usize);
+        let block = out[off..off + meta + b.bodyLength() as usize].to_vec();
+        let fb_len = i32::from_le_bytes(block[4..8].try_into().unwrap()) as usize;
+        let msg = arrow_ipc::root_as_message(&block[8..8 + fb_len]).unwrap();
+        let rb = msg.header_as_record_batch().unwrap();
+        let body = &block[meta..];
+        let first = rb
+            .buffers()
+            .unwrap()
+            .iter()
+            .map(|buf| buf.offset() as usize)
+            .find(|&o| i64::from_le_bytes(body[o..o + 8].try_into().unwrap()) > 0)
+            .unwrap();
+        (block, meta, first)
+    }
+
+    #[test]
+    fn accepts_a_real_block_and_checks_rows() {
+        let (block, meta, _) = zstd_block();
+        check_block(&block, meta, 1000).unwrap();
+        assert!(check_block(&block, meta, 999).unwrap_err().contains("rows"));
+        assert!(check_block(&block[..block.len() - 1], meta, 1000).is_err());
+    }
+
+    #[test]
+    fn rejects_absurd_declared_lengths() {
+        let (mut block, meta, first) = zstd_block();
+        let at = meta + first;
+        block[at..at + 8].copy_from_slice(&(1i64 << 40).to_le_bytes());
+        assert!(check_block(&block, meta, 1000)
+            .unwrap_err()
+            .contains("declare"));
+        block[at..at + 8].copy_from_slice(&(-7i64).to_le_bytes());
+        assert!(check_block(&block, meta, 1000)
+            .unwrap_err()
+            .contains("declares length"));
+    }
 
     #[test]
     fn rejects_malformed_prefixes() {
