@@ -15,9 +15,13 @@
 //! | between `[lo, hi]`  | `max < lo` or `min > hi`         |
 //! | outside `[lo, hi]`  | `lo <= min` and `max <= hi`      |
 //!
-//! Float columns with NaN (`has_nan`) are never skipped for `>`, `>=` and outside: Arrow's
-//! total-order kernels treat NaN as larger than every number. A truncated string `min` is a prefix
-//! of the true minimum and a truncated `max` lies strictly above every value, so both stay sound.
+//! Float columns with NaN (`has_nan`) are never skipped for `<`, `<=`, `>`, `>=` or outside:
+//! Arrow's comparison kernels use IEEE total order, where a positive NaN is above every number and
+//! a negative NaN (what x86 produces for `0.0 / 0.0`) below, and the stats do not record the sign.
+//! `=` and between stay prunable (NaN equals only NaN); a NaN literal never leads to a skip,
+//! since under total order it can equal or bound NaN rows. A truncated string
+//! `min` is a prefix of the true minimum and a truncated `max` lies strictly above every value, so
+//! both stay sound.
 
 use std::cmp::Ordering;
 
@@ -87,15 +91,26 @@ fn is(a: Option<&StatValue>, b: &StatValue, ords: &[Ordering]) -> bool {
         .is_some_and(|o| ords.contains(&o))
 }
 
+fn is_nan(v: &StatValue) -> bool {
+    matches!(v, StatValue::Float(f) if f.is_nan())
+}
+
 /// Whether `pred` can be ruled out for every row of a chunk with column stats `stats`.
 pub fn prune_column(stats: &ColumnStats, pred: &Pred) -> Prune {
     use Ordering::{Equal as E, Greater as G, Less as L};
+    let nan_literal = match pred {
+        Pred::Cmp(_, v) => is_nan(v),
+        Pred::Between(a, b) | Pred::Outside(a, b) => is_nan(a) || is_nan(b),
+    };
+    if nan_literal {
+        return Prune::Keep;
+    }
     let (min, max) = (stats.min.as_ref(), stats.max.as_ref());
     let nan = stats.has_nan;
     skip_if(match pred {
         Pred::Cmp(CmpOp::Eq, v) => is(min, v, &[G]) || is(max, v, &[L]),
-        Pred::Cmp(CmpOp::Lt, v) => is(min, v, &[G, E]),
-        Pred::Cmp(CmpOp::Leq, v) => is(min, v, &[G]),
+        Pred::Cmp(CmpOp::Lt, v) => !nan && is(min, v, &[G, E]),
+        Pred::Cmp(CmpOp::Leq, v) => !nan && is(min, v, &[G]),
         Pred::Cmp(CmpOp::Gt, v) => !nan && is(max, v, &[L, E]),
         Pred::Cmp(CmpOp::Geq, v) => !nan && is(max, v, &[L]),
         Pred::Between(lo, hi) => is(max, lo, &[L]) || is(min, hi, &[G]),
@@ -180,7 +195,20 @@ mod tests {
         );
         c.has_nan = true;
         assert_eq!(prune_column(&c, &Pred::Cmp(CmpOp::Gt, Int(2))), Prune::Keep);
+        assert_eq!(prune_column(&c, &Pred::Cmp(CmpOp::Lt, Int(1))), Prune::Keep);
+        assert_eq!(prune_column(&c, &Pred::Cmp(CmpOp::Eq, Int(3))), Prune::Skip);
+        assert_eq!(
+            prune_column(&c, &Pred::Between(Int(3), Int(4))),
+            Prune::Skip
+        );
+        c.has_nan = false;
         assert_eq!(prune_column(&c, &Pred::Cmp(CmpOp::Lt, Int(1))), Prune::Skip);
+        let nan = Float(f64::NAN);
+        assert_eq!(
+            prune_column(&c, &Pred::Between(nan.clone(), Float(0.5))),
+            Prune::Keep
+        );
+        assert_eq!(prune_column(&c, &Pred::Cmp(CmpOp::Lt, nan)), Prune::Keep);
         c.min = None;
         assert_eq!(prune_column(&c, &Pred::Cmp(CmpOp::Lt, Int(1))), Prune::Keep);
     }
