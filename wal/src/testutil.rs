@@ -1,0 +1,33 @@
+//! Helpers shared by the unit tests: building frames and segments by hand.
+
+use crate::frame::{encode_header, padding_len, FrameKind};
+use crate::segment::encode_segment_header;
+
+/// A complete encoded frame (header, payload, padding).
+pub(crate) fn encode_frame(kind: FrameKind, seq: u64, payload: &[u8]) -> Vec<u8> {
+    let (h, len) = encode_header(kind, seq, &[payload]).unwrap();
+    let mut out = h.to_vec();
+    out.extend_from_slice(payload);
+    out.resize(out.len() + padding_len(len), 0);
+    out
+}
+
+/// A segment starting at `first_seq` holding one RecordBatch frame per payload.
+pub(crate) fn segment_bytes(first_seq: u64, payloads: &[&[u8]]) -> Vec<u8> {
+    let mut out = encode_segment_header(first_seq).to_vec();
+    for (i, p) in payloads.iter().enumerate() {
+        out.extend(encode_frame(
+            FrameKind::RecordBatch,
+            first_seq + i as u64,
+            p,
+        ));
+    }
+    out
+}
+
+/// Deterministic payload bytes for frame `seq` of length `len`.
+pub(crate) fn payload(seq: u64, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (seq.wrapping_mul(31).wrapping_add(i as u64 * 7) % 251) as u8)
+        .collect()
+}
