@@ -3,16 +3,16 @@
 //! A chunk is a plain Arrow IPC **file** written by arrow-ipc 60.1.0's `FileWriter` (metadata
 //! V5, 64-byte alignment, no dictionaries), so any Arrow reader can open it. Framing we rely on:
 //!
-//! | offset                 | size                  | content                                          |
-//! |------------------------|-----------------------|--------------------------------------------------|
-//! | 0                      | 6                     | magic `ARROW1`                                   |
-//! | 6                      | 58                    | zero padding (64-byte alignment)                 |
-//! | 64                     | var                   | schema message (encapsulated, see below)         |
-//! | `B[i].offset`          | `B[i].metaDataLength + B[i].bodyLength` | record batch block `i`: encapsulated `RecordBatch` message, then its body |
-//! | after last block       | 8                     | end-of-stream marker `FF FF FF FF 00 00 00 00`   |
-//! | `F = len - 10 - n`     | `n`                   | `Footer` flatbuffer (version, schema, blocks `B`, custom metadata) |
-//! | `len - 10`             | 4                     | `n`, i32 LE                                      |
-//! | `len - 6`              | 6                     | magic `ARROW1`                                   |
+//! | offset         | size                           | content                                  |
+//! |----------------|--------------------------------|------------------------------------------|
+//! | 0              | 6                              | magic `ARROW1`                           |
+//! | 6              | 58                             | zero padding (64-byte alignment)         |
+//! | 64             | var                            | schema message (encapsulated, see below) |
+//! | `B[i].offset`  | `B[i].metaDataLength + B[i].bodyLength` | block `i`: message + body       |
+//! | after blocks   | 8                              | end-of-stream `FF FF FF FF 00 00 00 00`  |
+//! | `len - 10 - n` | `n`                            | `Footer` flatbuffer: schema, blocks `B`, metadata |
+//! | `len - 10`     | 4                              | `n`, i32 LE                              |
+//! | `len - 6`      | 6                              | magic `ARROW1`                           |
 //!
 //! An encapsulated message is `FF FF FF FF`, an i32 LE flatbuffer length, the `Message`
 //! flatbuffer and zero padding to 64 bytes (`metaDataLength` covers all of it). With zstd each body
@@ -22,16 +22,16 @@
 //!
 //! Footer custom metadata (`FileWriter::write_metadata`), all values ASCII:
 //!
-//! | key                     | value                                                                 |
-//! |-------------------------|-----------------------------------------------------------------------|
-//! | `tessera.chunk.version` | format version in decimal: `1`                                        |
-//! | `tessera.chunk.stats`   | lowercase hex of [`crate::ChunkStats::encode`] (own magic, version, CRC) |
-//! | `tessera.chunk.blocks`  | one entry per footer record batch block, in footer order, joined by `,`; entry = `crc:rows:first_ts:last_ts` |
+//! | key                     | value                                                         |
+//! |-------------------------|---------------------------------------------------------------|
+//! | `tessera.chunk.version` | format version in decimal: `1`                                |
+//! | `tessera.chunk.stats`   | lowercase hex of [`crate::ChunkStats::encode`]                |
+//! | `tessera.chunk.blocks`  | per footer block, in order, `,`-joined `crc:rows:first:last`  |
 //!
 //! In a block entry `crc` is exactly 8 lowercase hex digits, the CRC-32 (IEEE, `crc32fast`) of the
 //! block's bytes `[offset, offset + metaDataLength + bodyLength)` as written; `rows` (> 0),
-//! `first_ts` and `last_ts` are canonical decimal integers: the row count and the timestamps of
-//! the block's first and last row.
+//! `first` and `last` are canonical decimal integers: the row count and the `timestamp_ns` of the
+//! block's first and last row.
 //!
 //! Version rule: no `tessera.chunk.version` key → [`FormatError::Foreign`]; any value other than
 //! `1` → [`FormatError::UnsupportedVersion`] (never guessed at).

@@ -18,8 +18,9 @@ use arrow_ipc::MetadataVersion;
 use arrow_schema::SchemaRef;
 
 use crate::block_guard::check_block;
+use crate::block_table::BlockInfo;
 use crate::chunk::block_error;
-use crate::chunk_footer::{read_footer, BlockInfo};
+use crate::chunk_footer::read_footer;
 use crate::error::FormatError;
 use crate::stats::ChunkStats;
 use crate::stats_compute::{timestamp_index, StatsAccumulator};

@@ -7,27 +7,39 @@
 //! kept bit-exact.
 //!
 //! Module tour:
-//! * `chunk` — THE chunk file layout (IPC framing, footer metadata keys, version rule, CRCs).
-//! * `chunk_writer` — [`write_chunk`], [`ChunkMeta`].
-//! * `chunk_footer` — open-time trailer/footer/block-table validation; `schema_message` — the
-//!   leading schema copy the footer schema must equal.
-//! * `block_guard` — pre-decode checks of one block (bounds, declared decompressed sizes).
-//! * `chunk_reader` — [`ChunkReader`]: CRC-verified, panic-isolated batch reads and `verify`.
-//! * `window` — the `[start, end)` batch window iterator.
-//! * `options` — [`ChunkOptions`], [`Compression`] (configurable zstd level).
-//! * `sort` / `rowsize` — stable timestamp sort and cutting output into size-bounded batches.
-//! * `stats` — [`ChunkStats`] and friends, `merge`; `stats_compute` / `stats_values` — the
-//!   computation rules; `strbound` — string bound shortening; `stats_codec` — THE stats binary
-//!   encoding.
-//! * [`prune`] — predicate × stats → [`Prune::Keep`]/[`Prune::Skip`]; `compare` — exact
-//!   cross-kind value ordering.
-//! * `error` — [`FormatError`].
+//!
+//! | module           | concept                                                                |
+//! |------------------|------------------------------------------------------------------------|
+//! | `chunk`          | THE chunk file layout: IPC framing, footer keys, version rule, CRCs    |
+//! | `chunk_writer`   | [`write_chunk`], [`ChunkMeta`]                                         |
+//! | `options`        | [`ChunkOptions`], [`Compression`] (configurable zstd level)            |
+//! | `sort`           | stable timestamp ordering, cutting output into size-bounded batches    |
+//! | `rowsize`        | per-row Arrow memory estimate used by `sort`                           |
+//! | `chunk_reader`   | [`ChunkReader`]: CRC-verified, panic-isolated batch reads, `verify`    |
+//! | `chunk_footer`   | open-time trailer and footer validation                                |
+//! | `block_table`    | the trusted block list (footer blocks × our block table × stats)       |
+//! | `schema_message` | the leading schema copy the footer schema must equal                   |
+//! | `block_guard`    | pre-decode checks of one block (buffer bounds, declared sizes)         |
+//! | `window`         | the `[start, end)` batch window iterator                               |
+//! | `stats`          | [`ChunkStats`], [`ColumnStats`], [`StatValue`], [`GeoBounds`], merge   |
+//! | `stats_compute`  | computation rules, [`ChunkStats::compute`]                             |
+//! | `stats_tree`     | schema traversal: leaves, coordinate structs, ancestor validity        |
+//! | `stats_values`   | per-type min/max accumulation                                          |
+//! | `strbound`       | shortening string bounds to 64 bytes                                   |
+//! | `stats_codec`    | THE stats binary encoding, [`ChunkStats::encode`]                      |
+//! | `stats_decode`   | its checked decoder, [`ChunkStats::decode`]                            |
+//! | [`prune`]        | predicate × stats → [`Prune::Keep`] / [`Prune::Skip`]                  |
+//! | `compare`        | exact ordering of stat values across Int/UInt/Float                    |
+//! | `error`          | [`FormatError`]                                                        |
 //!
 //! Nothing reachable from file or stats bytes panics: lengths are validated before allocating,
 //! block CRCs before decoding, and arrow decoding runs under `catch_unwind`.
 //! Reading uses positioned reads (`std::os::unix::fs::FileExt`), so the crate targets Unix.
 
+#![warn(missing_docs)]
+
 mod block_guard;
+mod block_table;
 mod chunk;
 mod chunk_footer;
 mod chunk_reader;
@@ -42,6 +54,8 @@ mod sort;
 mod stats;
 mod stats_codec;
 mod stats_compute;
+mod stats_decode;
+mod stats_tree;
 mod stats_values;
 mod strbound;
 mod window;

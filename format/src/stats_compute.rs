@@ -6,22 +6,22 @@
 //! * Leaves are found depth-first through structs; every other type (lists, maps, binary, ...) is
 //!   itself a leaf. A row is null for a leaf if the leaf or any ancestor struct is null
 //!   (logical nulls, so dictionary/run-end/null-typed arrays count correctly).
-//! * Int8..Int64, Timestamp, Date, Time, Duration → [`StatValue::Int`] (native unit);
-//!   UInt8..UInt64 → [`StatValue::UInt`]; Float16/32/64 → [`StatValue::Float`] with NaN excluded
-//!   and recorded in `has_nan`, ordered by `total_cmp` (so `-0.0 < 0.0`); Boolean →
-//!   [`StatValue::Bool`]; Utf8/LargeUtf8/Utf8View → [`StatValue::Str`] by bytes, shortened by
-//!   `strbound`; anything else → `null_count` only.
+//! * Int8..Int64, Timestamp, Date, Time, Duration → [`crate::StatValue::Int`] (native unit);
+//!   UInt8..UInt64 → [`crate::StatValue::UInt`]; Float16/32/64 → [`crate::StatValue::Float`]
+//!   with NaN excluded and recorded in `has_nan`, ordered by `total_cmp` (so `-0.0 < 0.0`);
+//!   Boolean → [`crate::StatValue::Bool`]; Utf8/LargeUtf8/Utf8View → [`crate::StatValue::Str`]
+//!   by bytes, shortened by `strbound`; anything else → `null_count` only.
 //! * Geo: every struct level (including the top level, path `""`) with direct float children
 //!   named `latitude` and `longitude` gets bounds over rows where the struct, its ancestors and
 //!   both coordinates are non-null and non-NaN; omitted when there are no such rows.
 
-use arrow_array::{Array, RecordBatch, StructArray};
-use arrow_buffer::NullBuffer;
-use arrow_schema::{DataType, Fields, SchemaRef};
+use arrow_array::RecordBatch;
+use arrow_schema::{DataType, SchemaRef};
 
 use crate::error::FormatError;
 use crate::stats::{ChunkStats, ColumnStats};
-use crate::stats_values::{float_values, timestamp_range, GeoAcc, ValueAcc};
+use crate::stats_tree::{plan_level, visit_level, LeafAcc, Level};
+use crate::stats_values::{timestamp_range, GeoAcc};
 
 /// Name of the required top-level Int64 timestamp column.
 pub const TIMESTAMP_COLUMN: &str = "timestamp_ns";
@@ -37,27 +37,6 @@ pub(crate) struct StatsAccumulator {
     leaves: Vec<LeafAcc>,
     geos: Vec<GeoAcc>,
     plan: Level,
-}
-
-#[derive(Debug)]
-struct LeafAcc {
-    path: String,
-    null_count: u64,
-    values: ValueAcc,
-}
-
-/// One struct level of the schema (the top level is a level too).
-#[derive(Debug)]
-struct Level {
-    /// `(geo index, latitude child, longitude child)` if this level has coordinates.
-    geo: Option<(usize, usize, usize)>,
-    children: Vec<Node>,
-}
-
-#[derive(Debug)]
-enum Node {
-    Leaf(usize),
-    Struct(Level),
 }
 
 /// Index of the top-level `timestamp_ns` column, which must be a non-dictionary Int64.
@@ -152,111 +131,13 @@ impl ChunkStats {
     }
 }
 
-fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{prefix}.{name}")
-    }
-}
-
-fn plan_level(
-    fields: &Fields,
-    path: &str,
-    leaves: &mut Vec<LeafAcc>,
-    geos: &mut Vec<GeoAcc>,
-) -> Level {
-    let is_float = |name: &str| {
-        fields
-            .iter()
-            .position(|f| f.name() == name && f.data_type().is_floating())
-    };
-    let geo = match (is_float("latitude"), is_float("longitude")) {
-        (Some(lat), Some(lon)) => {
-            geos.push(GeoAcc::new(path.to_owned()));
-            Some((geos.len() - 1, lat, lon))
-        }
-        _ => None,
-    };
-    let children = fields
-        .iter()
-        .map(|f| {
-            let child_path = join(path, f.name());
-            match f.data_type() {
-                DataType::Struct(children) => {
-                    Node::Struct(plan_level(children, &child_path, leaves, geos))
-                }
-                dt => {
-                    leaves.push(LeafAcc {
-                        path: child_path,
-                        null_count: 0,
-                        values: ValueAcc::for_type(dt),
-                    });
-                    Node::Leaf(leaves.len() - 1)
-                }
-            }
-        })
-        .collect();
-    Level { geo, children }
-}
-
-fn mismatch() -> FormatError {
-    FormatError::SchemaMismatch("array does not match its field's data type".into())
-}
-
-fn visit_level(
-    level: &Level,
-    columns: &[arrow_array::ArrayRef],
-    mask: Option<&NullBuffer>,
-    leaves: &mut [LeafAcc],
-    geos: &mut [GeoAcc],
-) -> Result<(), FormatError> {
-    if let Some((g, lat, lon)) = level.geo {
-        let (Some(lat), Some(lon)) = (columns.get(lat), columns.get(lon)) else {
-            return Err(mismatch());
-        };
-        let lat_nulls = NullBuffer::union(mask, lat.logical_nulls().as_ref());
-        let nulls = NullBuffer::union(lat_nulls.as_ref(), lon.logical_nulls().as_ref());
-        let lat = float_values(lat.as_ref()).ok_or_else(mismatch)?;
-        let lon = float_values(lon.as_ref()).ok_or_else(mismatch)?;
-        geos.get_mut(g)
-            .ok_or_else(mismatch)?
-            .update(&lat, &lon, nulls.as_ref());
-    }
-    if level.children.len() != columns.len() {
-        return Err(mismatch());
-    }
-    for (node, array) in level.children.iter().zip(columns) {
-        match node {
-            Node::Leaf(i) => {
-                let nulls = NullBuffer::union(mask, array.logical_nulls().as_ref());
-                let leaf = leaves.get_mut(*i).ok_or_else(mismatch)?;
-                leaf.null_count = leaf
-                    .null_count
-                    .saturating_add(nulls.as_ref().map_or(0, |n| n.null_count()) as u64);
-                leaf.values
-                    .update(array.as_ref(), nulls.as_ref())
-                    .ok_or_else(mismatch)?;
-            }
-            Node::Struct(child) => {
-                let s = array
-                    .as_any()
-                    .downcast_ref::<StructArray>()
-                    .ok_or_else(mismatch)?;
-                let nulls = NullBuffer::union(mask, s.nulls());
-                visit_level(child, s.columns(), nulls.as_ref(), leaves, geos)?;
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::stats::StatValue;
-    use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
-    use arrow_schema::{Field, Schema};
+    use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray, StructArray};
+    use arrow_buffer::NullBuffer;
+    use arrow_schema::{Field, Fields, Schema};
     use std::sync::Arc;
 
     fn gps_batch() -> (SchemaRef, RecordBatch) {

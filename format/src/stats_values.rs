@@ -91,7 +91,7 @@ pub(crate) fn float_values(array: &dyn Array) -> Option<Vec<f64>> {
     }
 }
 
-/// `(min, max)` of a `timestamp_ns` column (`None` if empty); errors if it is not a null-free Int64.
+/// `(min, max)` of a `timestamp_ns` column (`None` if empty); errors unless a null-free Int64.
 pub(crate) fn timestamp_range(array: &dyn Array) -> Result<Option<(i64, i64)>, FormatError> {
     let ts: &PrimitiveArray<Int64Type> = array
         .as_primitive_opt()

@@ -207,7 +207,10 @@ proptest! {
         if prune_column(column, &pred) == Prune::Skip {
             for v in &values {
                 for total in [false, true] {
-                    prop_assert!(!satisfies(v, &pred, total), "{v:?} satisfies {pred:?} (total={total}) but {column:?} was skipped");
+                    prop_assert!(
+                        !satisfies(v, &pred, total),
+                        "{v:?} satisfies {pred:?} (total={total}) but {column:?} was skipped"
+                    );
                 }
             }
         }

@@ -497,14 +497,18 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
-    fn compute_matches_naive(rows in proptest::collection::vec(row(), 0..24), cuts in proptest::collection::vec(0usize..24, 0..3)) {
+    fn compute_matches_naive(
+        rows in proptest::collection::vec(row(), 0..24),
+        cuts in proptest::collection::vec(0usize..24, 0..3),
+    ) {
         let batch = to_batch(&rows);
         // Split into several batches at arbitrary points (possibly empty ones).
         let mut points: Vec<usize> = cuts.iter().map(|c| c % (rows.len() + 1)).collect();
         points.push(0);
         points.push(rows.len());
         points.sort_unstable();
-        let batches: Vec<RecordBatch> = points.windows(2).map(|w| batch.slice(w[0], w[1] - w[0])).collect();
+        let batches: Vec<RecordBatch> =
+            points.windows(2).map(|w| batch.slice(w[0], w[1] - w[0])).collect();
         let stats = ChunkStats::compute(&schema(), &batches).unwrap();
         check(&rows, &stats);
 
@@ -514,9 +518,15 @@ proptest! {
 
         // Merging the stats of two halves agrees with the whole on everything but string bounds.
         let mid = points[points.len() / 2];
-        let mut merged = ChunkStats::compute(&schema(), &[batch.slice(0, mid)]).unwrap();
-        merged.merge(&ChunkStats::compute(&schema(), &[batch.slice(mid, rows.len() - mid)]).unwrap());
-        prop_assert_eq!((merged.row_count, merged.ts_min, merged.ts_max), (stats.row_count, stats.ts_min, stats.ts_max));
+        let half = |from: usize, len: usize| {
+            ChunkStats::compute(&schema(), &[batch.slice(from, len)]).unwrap()
+        };
+        let mut merged = half(0, mid);
+        merged.merge(&half(mid, rows.len() - mid));
+        prop_assert_eq!(
+            (merged.row_count, merged.ts_min, merged.ts_max),
+            (stats.row_count, stats.ts_min, stats.ts_max)
+        );
         prop_assert_eq!(&merged.geo, &stats.geo);
         for (m, w) in merged.columns.iter().zip(&stats.columns) {
             prop_assert_eq!((&m.path, m.null_count, m.has_nan), (&w.path, w.null_count, w.has_nan));
