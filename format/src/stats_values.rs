@@ -308,3 +308,71 @@ impl GeoAcc {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{
+        ArrayRef, Date32Array, Decimal128Array, DurationNanosecondArray, NullArray,
+        Time32MillisecondArray, TimestampSecondArray,
+    };
+    use std::sync::Arc;
+
+    fn bounds(array: ArrayRef) -> (Option<StatValue>, Option<StatValue>, bool) {
+        let mut acc = ValueAcc::for_type(array.data_type());
+        let nulls = array.logical_nulls();
+        acc.update(array.as_ref(), nulls.as_ref()).unwrap();
+        acc.into_bounds()
+    }
+
+    #[test]
+    fn temporal_types_are_exact_ints() {
+        use StatValue::Int;
+        let cases: Vec<(ArrayRef, i64, i64)> = vec![
+            (
+                Arc::new(Date32Array::from(vec![Some(-3), None, Some(9)])),
+                -3,
+                9,
+            ),
+            (Arc::new(Time32MillisecondArray::from(vec![5, 1])), 1, 5),
+            (
+                Arc::new(DurationNanosecondArray::from(vec![i64::MIN, i64::MAX])),
+                i64::MIN,
+                i64::MAX,
+            ),
+            (
+                Arc::new(TimestampSecondArray::from(vec![7, -7]).with_timezone("UTC")),
+                -7,
+                7,
+            ),
+        ];
+        for (array, lo, hi) in cases {
+            assert_eq!(bounds(array), (Some(Int(lo)), Some(Int(hi)), false));
+        }
+    }
+
+    #[test]
+    fn float16_is_widened_and_nan_flagged() {
+        // f16 bits: 1.0 = 0x3C00, -2.0 = 0xC000, NaN = 0x7E00, -inf = 0xFC00.
+        type F16 = <Float16Type as ArrowPrimitiveType>::Native;
+        let values: Vec<F16> = [0x3C00, 0x7E00, 0xC000, 0xFC00]
+            .map(F16::from_bits)
+            .to_vec();
+        let (min, max, nan) = bounds(Arc::new(arrow_array::Float16Array::from(values)));
+        assert_eq!(min, Some(StatValue::Float(f64::NEG_INFINITY)));
+        assert_eq!(max, Some(StatValue::Float(1.0)));
+        assert!(nan);
+    }
+
+    #[test]
+    fn other_types_have_no_bounds() {
+        let dec = Decimal128Array::from(vec![1, 2])
+            .with_precision_and_scale(10, 2)
+            .unwrap();
+        assert_eq!(bounds(Arc::new(dec)), (None, None, false));
+        assert_eq!(bounds(Arc::new(NullArray::new(3))), (None, None, false));
+        // An all-NaN float column has no bounds but is flagged.
+        let nan = Arc::new(arrow_array::Float64Array::from(vec![f64::NAN, f64::NAN]));
+        assert_eq!(bounds(nan), (None, None, true));
+    }
+}

@@ -54,6 +54,7 @@ fn ontologies_round_trip_bit_exact() {
         gps_schema(),
         image_schema(),
         compressed_image_schema(),
+        detections_schema(),
     ] {
         let batches: Vec<_> = (0..3)
             .map(|_| random_batch(&schema, 40, 50, &mut rng))

@@ -6,8 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{
-    ArrayRef, BinaryArray, BooleanArray, Float64Array, Int16Array, Int32Array, Int64Array,
-    Int8Array, LargeStringArray, ListArray, RecordBatch, StringArray, StructArray, UInt32Array,
+    ArrayRef, BinaryArray, BooleanArray, FixedSizeListArray, Float32Array, Float64Array,
+    Int16Array, Int32Array, Int64Array, Int8Array, LargeStringArray, ListArray, RecordBatch,
+    StringArray, StructArray, UInt32Array,
 };
 use arrow_buffer::{NullBuffer, OffsetBuffer};
 use arrow_schema::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
@@ -141,6 +142,30 @@ pub fn image_schema() -> SchemaRef {
     ]))
 }
 
+/// Object detections: a list of structs (with a nested struct and a non-nullable string) and a
+/// fixed-size covariance list.
+pub fn detections_schema() -> SchemaRef {
+    let bbox = Fields::from(vec![
+        f("x", DataType::Float32, false),
+        f("y", DataType::Float32, false),
+        f("w", DataType::Float32, false),
+        f("h", DataType::Float32, false),
+    ]);
+    let detection = Fields::from(vec![
+        f("label", DataType::Utf8, false),
+        f("score", DataType::Float32, true),
+        f("bbox", DataType::Struct(bbox), true),
+    ]);
+    let item = Arc::new(Field::new("item", DataType::Struct(detection), true));
+    let cov = Arc::new(Field::new("item", DataType::Float64, false));
+    Arc::new(Schema::new(vec![
+        ts_field(),
+        f("header", DataType::Struct(header_fields()), true),
+        f("detections", DataType::List(item), false),
+        f("covariance", DataType::FixedSizeList(cov, 9), true),
+    ]))
+}
+
 /// CompressedImage: binary data plus a large-string format.
 pub fn compressed_image_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -173,6 +198,19 @@ fn build(field: &Field, rows: usize, rng: &mut Rng) -> ArrayRef {
                 nulls(rng),
             ))
         }
+        DataType::FixedSizeList(child, size) => {
+            let values = build(child, rows * *size as usize, rng);
+            Arc::new(FixedSizeListArray::new(
+                child.clone(),
+                *size,
+                values,
+                nulls(rng),
+            ))
+        }
+        DataType::Float32 => Arc::new(Float32Array::new(
+            (0..rows).map(|_| rng.f64() as f32).collect(),
+            nulls(rng),
+        )),
         DataType::Int8 => Arc::new(Int8Array::new(
             (0..rows).map(|_| rng.next() as i8).collect(),
             nulls(rng),
