@@ -6,7 +6,7 @@ use std::path::Path;
 
 use arrow_array::RecordBatch;
 use arrow_ipc::writer::{FileWriter, IpcWriteOptions};
-use arrow_schema::{DataType, SchemaRef};
+use arrow_schema::{ArrowError, DataType, SchemaRef};
 
 use crate::chunk::{
     encode_blocks, hex_encode, BlockMeta, CHUNK_VERSION, KEY_BLOCKS, KEY_STATS, KEY_VERSION,
@@ -76,7 +76,11 @@ pub fn write_chunk(
         Err(e) => {
             // Best effort: we created the file, so removing it cannot clobber anyone else's.
             let _ = std::fs::remove_file(path);
-            Err(e)
+            Err(match e {
+                // arrow-ipc wraps the sink's I/O errors; report them as what they are.
+                FormatError::Arrow(ArrowError::IoError(_, source)) => FormatError::io(path, source),
+                other => other,
+            })
         }
     }
 }
