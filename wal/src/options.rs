@@ -20,8 +20,11 @@ pub struct WalOptions {
     /// than this. A frame larger than this still goes into a segment of its own.
     pub segment_size_bytes: u64,
     /// Extend each new segment to `segment_size_bytes` with zeros (`set_len`, sparse where the
-    /// file system supports it) when it is created, so appends do not grow the file. Safe because
-    /// an all-zero frame header reads as the end of data.
+    /// file system supports it) when it is created, so synced appends do not change the file
+    /// size (measured here: 4 KiB `Sync` appends ~620 µs → ~320 µs). Safe because an all-zero
+    /// frame header reads as the end of data. The tail is trimmed when the segment is sealed;
+    /// opening the log reads through the active segment's zero tail once. Off by default
+    /// (and keep it off with [`crate::SimStorage`], which holds files in memory).
     pub preallocate: bool,
 }
 

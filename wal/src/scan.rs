@@ -192,10 +192,22 @@ fn find_later_frame_within(bytes: &[u8], from: usize, min_seq: u64, mut budget: 
     }
     let align = FRAME_ALIGN as usize;
     let mut at = (from / align).saturating_add(1).saturating_mul(align);
-    while let Some(h) = bytes
-        .get(at..)
-        .and_then(|r| r.first_chunk::<FRAME_HEADER_LEN>())
-    {
+    loop {
+        // A frame's kind byte (offset 8) is non-zero: jump over zero runs (a preallocated tail)
+        // straight to the first candidate whose kind byte is non-zero.
+        let nonzero = first_nonzero(bytes, at.saturating_add(8));
+        at = at.max(
+            nonzero
+                .saturating_sub(8)
+                .div_ceil(align)
+                .saturating_mul(align),
+        );
+        let Some(h) = bytes
+            .get(at..)
+            .and_then(|r| r.first_chunk::<FRAME_HEADER_LEN>())
+        else {
+            return AfterStop::NoValidFrame;
+        };
         let [l0, l1, l2, l3, _, _, _, _, kind, reserved @ .., _, _, _, _, _, _, _, _] = *h;
         let cost = u64::from(u32::from_le_bytes([l0, l1, l2, l3]));
         let room = bytes.len().saturating_sub(at + FRAME_HEADER_LEN) as u64;
@@ -219,7 +231,23 @@ fn find_later_frame_within(bytes: &[u8], from: usize, min_seq: u64, mut budget: 
         }
         at = at.saturating_add(align);
     }
-    AfterStop::NoValidFrame
+}
+
+/// Index of the first non-zero byte at or after `from` (`bytes.len()` if there is none). Tests
+/// 64-byte blocks at a time so long zero runs are skipped at memory speed.
+fn first_nonzero(bytes: &[u8], from: usize) -> usize {
+    let Some(rest) = bytes.get(from..) else {
+        return bytes.len();
+    };
+    let mut skipped = 0;
+    for block in rest.chunks(64) {
+        if block.iter().fold(0u8, |acc, &b| acc | b) != 0 {
+            let inner = block.iter().position(|&b| b != 0).unwrap_or(block.len());
+            return from + skipped + inner;
+        }
+        skipped += block.len();
+    }
+    bytes.len()
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 //!    padding) at the end of the active segment; short writes are retried;
 //! 2. [`Wal::sync`] (or [`Durability::Sync`]) `fdatasync`s the active segment; only then does
 //!    [`Wal::durable_seq`] advance;
-//! 3. rotation first syncs the active segment, then creates the next one (header written,
-//!    file synced, directory synced), so only the newest segment can ever hold a torn tail;
+//! 3. rotation first syncs the active segment (trimming its preallocated tail), then creates
+//!    the next one (header written, file synced, directory synced), so only the newest segment
+//!    can ever hold a torn tail;
 //! 4. any write or sync error poisons the handle: the state of unsynced bytes is unknown
 //!    (after a failed `fdatasync` the kernel may have dropped them), so every later
 //!    append/sync fails with [`WalError::Poisoned`] until the log is reopened.
@@ -148,7 +149,16 @@ impl Wal {
     }
 
     /// Seals the active segment (synced first) and starts a new one at `next_seq`.
+    ///
+    /// A preallocated segment is first cut back to its used length, so only the newest segment
+    /// ever has a zero tail for recovery to read through.
     fn rotate(&mut self) -> Result<(), WalError> {
+        if self.opts.preallocate {
+            self.active
+                .file
+                .set_len(self.active.meta.end)
+                .map_err(|e| WalError::io("trim segment", &self.active.meta.path, e))?;
+        }
         let last = self.last_seq();
         if self.durable_seq != last {
             self.active

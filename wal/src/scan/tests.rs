@@ -154,6 +154,26 @@ fn search_budget_bounds_adversarial_work() {
 }
 
 #[test]
+fn later_frame_after_a_long_zero_run_is_found_at_any_alignment() {
+    for gap in [0usize, 8, 56, 64, 72, 4096, 4104] {
+        let mut b = vec![0u8; 8 + gap];
+        b.extend(encode_frame(FrameKind::Marker, 4, b"z"));
+        b.resize(b.len() + 100, 0);
+        assert_eq!(
+            find_later_frame(&b, 0, 4),
+            AfterStop::ValidFrame {
+                offset: 8 + gap as u64,
+                seq: 4
+            },
+            "gap {gap}"
+        );
+    }
+    assert_eq!(first_nonzero(&[0, 0, 3], 0), 2);
+    assert_eq!(first_nonzero(&[0; 200], 5), 200);
+    assert_eq!(first_nonzero(&[1], 9), 1);
+}
+
+#[test]
 fn later_frame_search_edge_cases() {
     assert_eq!(find_later_frame(&[], 0, 1), AfterStop::Nothing);
     assert_eq!(find_later_frame(&[1, 2, 3], 10, 1), AfterStop::Nothing);
