@@ -112,9 +112,10 @@ impl Storage for FsStorage {
         let map_len = usize::try_from(want)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file too large to map"))?;
         // SAFETY: the map is read-only and covers only `[0, want)`, which lies inside the file
-        // (checked above). The log never modifies bytes below a reader's snapshot end: it only
-        // appends past it, and truncates only during `Wal::open`, before any view exists. Other
-        // processes modifying the files are outside the documented contract (module docs).
+        // (checked above). Nothing modifies those bytes while the view lives: a `WalReader` maps
+        // only up to its snapshot end and the writer only appends past it; recovery maps and
+        // truncates before the `Wal` (and so any reader) exists; `verify_dir` is documented to
+        // run on a log no process is writing. Outside writers are excluded by the module docs.
         let map = unsafe { memmap2::MmapOptions::new().len(map_len).map(&file)? };
         Ok(FileBytes::from_mmap(map))
     }

@@ -28,6 +28,9 @@ impl Wal {
     /// [`WalError::Corrupt`] (data loss; the caller decides). An unknown segment format version
     /// is [`WalError::UnsupportedVersion`]. Never panics. Every recovered frame is durable when
     /// this returns (`durable_seq() == last_seq()`).
+    ///
+    /// At most one `Wal` may be open on a directory at a time (not enforced: the server owns
+    /// each topic's log exclusively).
     pub fn open_with_storage(
         storage: Arc<dyn Storage>,
         dir: &Path,

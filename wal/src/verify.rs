@@ -50,8 +50,8 @@ impl VerifyReport {
 
 /// Checks every segment and frame of the log in `dir` on the real file system without
 /// modifying anything. Damage is reported in the [`VerifyReport`]; I/O failures and unsupported
-/// segment versions are errors. Must not run while a process is opening (recovering) the same
-/// log, which may truncate files under the read-only maps.
+/// segment versions are errors. Run it on a log that no process has open: recovery may
+/// truncate files under its read-only maps, and a concurrent appender makes the report racy.
 pub fn verify_dir(dir: &Path) -> Result<VerifyReport, WalError> {
     verify_dir_with_storage(&FsStorage, dir)
 }

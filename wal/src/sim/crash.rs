@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::namespace::Namespace;
 use super::rng::SplitMix64;
-use super::state::{DataOp, Inode, Namespace, State};
+use super::state::{DataOp, Inode, State};
 
 /// What survives the simulated crash. Seeds make every image reproducible.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -15,6 +15,7 @@
 //! use small segment sizes with it.
 
 mod crash;
+mod namespace;
 mod rng;
 mod state;
 

@@ -1,10 +1,12 @@
-//! The simulated file system's state: namespace, file contents (current and durable), the log of
-//! unsynced operations, and fault knobs. All mutation goes through the methods here.
+//! The simulated file system's state: namespaces (current and durable), file contents (current
+//! and durable), the logs of unsynced operations, and fault knobs. All mutation goes through the
+//! methods here.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{self, IoSlice};
 use std::path::{Path, PathBuf};
 
+use super::namespace::{Namespace, NsOp};
 use super::rng::SplitMix64;
 use super::{SimFault, SimStats};
 use crate::storage::parent_dir;
@@ -48,59 +50,6 @@ impl DataOp {
             }
             DataOp::SetLen(len) => data.resize(*len as usize, 0),
         }
-    }
-}
-
-/// An unsynced change to a directory; durable after `sync_dir` of [`NsOp::dir`].
-#[derive(Clone, Debug)]
-pub(super) enum NsOp {
-    Link(PathBuf, u64),
-    Unlink(PathBuf),
-    MkDir(PathBuf),
-    RmDirAll(PathBuf),
-}
-
-impl NsOp {
-    /// The directory whose fsync makes this change durable.
-    pub(super) fn dir(&self) -> &Path {
-        match self {
-            NsOp::Link(p, _) | NsOp::Unlink(p) | NsOp::MkDir(p) | NsOp::RmDirAll(p) => {
-                parent_dir(p)
-            }
-        }
-    }
-}
-
-/// A namespace: file names to inode ids, plus the set of directories.
-#[derive(Clone, Debug, Default)]
-pub(super) struct Namespace {
-    pub files: BTreeMap<PathBuf, u64>,
-    pub dirs: BTreeSet<PathBuf>,
-}
-
-impl Namespace {
-    /// Applies one directory change.
-    pub(super) fn apply(&mut self, op: &NsOp) {
-        match op {
-            NsOp::Link(p, ino) => {
-                self.files.insert(p.clone(), *ino);
-            }
-            NsOp::Unlink(p) => {
-                self.files.remove(p);
-            }
-            NsOp::MkDir(d) => {
-                self.dirs.insert(d.clone());
-            }
-            NsOp::RmDirAll(d) => {
-                self.files.retain(|p, _| !p.starts_with(d));
-                self.dirs.retain(|p| !p.starts_with(d));
-            }
-        }
-    }
-
-    /// True if `dir` exists (the root and `.` always do).
-    pub(super) fn has_dir(&self, dir: &Path) -> bool {
-        dir.parent().is_none() || dir == Path::new(".") || self.dirs.contains(dir)
     }
 }
 
@@ -299,9 +248,12 @@ impl State {
     pub(super) fn sync_data(&mut self, ino: u64) -> io::Result<()> {
         self.check_sync_fault()?;
         self.stats.file_syncs += 1;
-        let inode = self.inode(ino)?;
-        inode.durable.clone_from(&inode.data);
-        inode.pending.clear();
+        let Inode {
+            durable, pending, ..
+        } = self.inode(ino)?;
+        for op in pending.drain(..) {
+            op.apply(durable, None);
+        }
         Ok(())
     }
 }
