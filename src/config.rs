@@ -1,0 +1,74 @@
+//! Typed server settings. Every field states its default and its unit.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Default listen address: loopback, port 6726 as in Mosaico.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:6726";
+/// Default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "./tessera-data";
+
+/// When a DoPut's batches become durable (fsynced) relative to the acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// fsync before every acknowledgement: before the final OK of a DoPut, and before each
+    /// per-batch PutResult when the client asked for durable acks. Batches queued together are
+    /// synced together (group commit). The default.
+    Always,
+    /// fsync at most every `interval_ms` while a stream runs and always before the final OK.
+    /// Per-batch acks are sent after the sync that covered them. Fewer fsyncs, same final
+    /// guarantee, later per-batch acks.
+    Interval {
+        /// Milliseconds between fsyncs of a running stream.
+        interval_ms: u64,
+    },
+}
+
+/// All server settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Root of all stored data (catalog, WAL segments, chunks). Default `./tessera-data`.
+    pub data_dir: PathBuf,
+    /// Address to listen on. Default `127.0.0.1:6726`.
+    pub listen: SocketAddr,
+    /// Largest gRPC message accepted, in bytes; reported by `info` as
+    /// `grpc_max_decode_message_size`. Default 64 MiB.
+    pub max_decode_message_size: usize,
+    /// Largest gRPC message sent, in bytes (`grpc_max_encode_message_size`). Default 64 MiB.
+    pub max_encode_message_size: usize,
+    /// Target size of one DoGet message, in bytes (`grpc_target_encode_message_size`).
+    /// Default 8 MiB.
+    pub target_encode_message_size: usize,
+    /// Durability policy for uploads. Default [`SyncMode::Always`].
+    pub sync: SyncMode,
+    /// While a stream runs without durable acks, fsync once this many bytes are unsynced, in
+    /// bytes; bounds the OS dirty-page backlog per topic. Default 64 MiB.
+    pub sync_every_bytes: u64,
+    /// WAL segment size in bytes. Default 256 MiB.
+    pub wal_segment_bytes: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            listen: SocketAddr::from(([127, 0, 0, 1], 6726)),
+            max_decode_message_size: 64 << 20,
+            max_encode_message_size: 64 << 20,
+            target_encode_message_size: 8 << 20,
+            sync: SyncMode::Always,
+            sync_every_bytes: 64 << 20,
+            wal_segment_bytes: 256 << 20,
+        }
+    }
+}
+
+impl Config {
+    /// A default configuration storing data under `data_dir`.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            data_dir: data_dir.into(),
+            ..Config::default()
+        }
+    }
+}

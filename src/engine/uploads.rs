@@ -1,0 +1,181 @@
+//! Upload slots: at most one DoPut per topic at a time, visible to finalize and delete.
+//!
+//! `begin_upload` checks token and state and marks the topic `uploading` in the catalog, inside
+//! one catalog write, so it is atomic with respect to finalize (which refuses while a slot is
+//! held). The returned [`UploadGuard`] frees the slot when dropped, whatever way the stream ends.
+//! A topic deleted during its upload is flagged; its stream stops at the next message and the
+//! guard removes its files.
+
+use super::{lock, Engine, SharedWal};
+use crate::catalog::records::{DataStats, TopicRecord, TopicState};
+use crate::error::{Error, Result};
+use crate::names;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Shared state of one running upload.
+#[derive(Default)]
+pub struct UploadSlot {
+    deleted: AtomicBool,
+}
+
+impl UploadSlot {
+    /// Whether the topic was deleted while uploading.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted.load(Ordering::Acquire)
+    }
+}
+
+/// Exclusive right to upload one topic; released on drop.
+pub struct UploadGuard {
+    engine: Arc<Engine>,
+    /// Sequence name.
+    pub sequence: String,
+    /// Topic path.
+    pub topic: String,
+    /// The topic record as of the start of the upload.
+    pub record: TopicRecord,
+    /// The shared slot.
+    pub slot: Arc<UploadSlot>,
+    /// The topic's WAL.
+    pub wal: SharedWal,
+    /// The stored schema message, if an earlier upload recorded one (resume).
+    pub stored_schema: Option<Vec<u8>>,
+}
+
+impl UploadGuard {
+    /// The topic locator `seq/topic`.
+    pub fn locator(&self) -> String {
+        format!("{}/{}", self.sequence, self.topic)
+    }
+}
+
+impl Drop for UploadGuard {
+    fn drop(&mut self) {
+        if let Ok(mut map) = lock(&self.engine.uploads) {
+            map.remove(&self.record.id);
+        }
+        if self.slot.is_deleted() {
+            self.engine.remove_topic_data(&self.record.id);
+        }
+    }
+}
+
+impl Engine {
+    /// Start an upload of the topic at `raw_locator` authorized by `token`.
+    pub fn begin_upload(self: &Arc<Self>, raw_locator: &str, token: &Uuid) -> Result<UploadGuard> {
+        let loc = names::topic_locator(raw_locator)?;
+        let (record, slot) = self.catalog.write(|tx| {
+            let mut rec = tx.read().topic(&loc.sequence, &loc.topic)?.ok_or_else(|| {
+                Error::not_found(format!("topic `{}` does not exist.", loc.locator()))
+            })?;
+            if &rec.uuid != token {
+                return Err(Error::denied(format!(
+                    "the topic_uuid does not match topic `{}`.",
+                    loc.locator()
+                )));
+            }
+            let session = tx.read().session(&loc.sequence, &rec.session_id)?;
+            if session.is_none_or(|s| s.completed_at_ns.is_some()) {
+                return Err(Error::precondition(format!(
+                    "topic `{}` belongs to a finalized session; its data is immutable.",
+                    loc.locator()
+                )));
+            }
+            if rec.state == TopicState::Uploaded {
+                return Err(Error::precondition(format!(
+                    "topic `{}` was already uploaded; each topic takes one upload.",
+                    loc.locator()
+                )));
+            }
+            let mut uploads = lock(&self.uploads)?;
+            if uploads.contains_key(&rec.id) {
+                return Err(Error::precondition(format!(
+                    "topic `{}` is being uploaded by another stream.",
+                    loc.locator()
+                )));
+            }
+            if rec.state != TopicState::Uploading {
+                rec.state = TopicState::Uploading;
+                tx.put_topic(&loc.sequence, &loc.topic, &rec)?;
+            }
+            let slot = Arc::new(UploadSlot::default());
+            uploads.insert(rec.id, Arc::clone(&slot));
+            Ok((rec, slot))
+        })?;
+        let release = |e: Error| {
+            if let Ok(mut map) = lock(&self.uploads) {
+                map.remove(&record.id);
+            }
+            e
+        };
+        let stored_schema = self.catalog.schema(&record.id).map_err(release)?;
+        let wal = self.wal(&record.id).map_err(release)?;
+        Ok(UploadGuard {
+            engine: Arc::clone(self),
+            sequence: loc.sequence,
+            topic: loc.topic,
+            record,
+            slot,
+            wal,
+            stored_schema,
+        })
+    }
+
+    /// Store the topic's schema message (first upload only).
+    pub fn record_schema(&self, guard: &UploadGuard, header: &[u8]) -> Result<()> {
+        self.catalog.write(|tx| {
+            tx.put_schema(&guard.record.id, header);
+            Ok(())
+        })
+    }
+
+    /// Mark the upload complete with the topic's data statistics. Call only after the WAL is
+    /// synced: from here on the client may finalize.
+    pub fn finish_upload(&self, guard: &UploadGuard, stats: DataStats) -> Result<()> {
+        self.catalog.write(|tx| {
+            let mut rec = tx
+                .read()
+                .topic(&guard.sequence, &guard.topic)?
+                .ok_or_else(|| {
+                    Error::not_found(format!(
+                        "topic `{}` was deleted during its upload.",
+                        guard.locator()
+                    ))
+                })?;
+            rec.state = TopicState::Uploaded;
+            rec.stats = stats;
+            tx.put_topic(&guard.sequence, &guard.topic, &rec)
+        })
+    }
+
+    /// Persist the statistics of an upload that ended without OK (it stays resumable).
+    pub fn save_partial_upload(&self, guard: &UploadGuard, stats: DataStats) -> Result<()> {
+        self.catalog.write(|tx| {
+            if let Some(mut rec) = tx.read().topic(&guard.sequence, &guard.topic)? {
+                rec.stats = stats;
+                tx.put_topic(&guard.sequence, &guard.topic, &rec)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Whether a DoPut currently holds the topic.
+    pub(crate) fn is_uploading(&self, topic_id: &Uuid) -> Result<bool> {
+        Ok(lock(&self.uploads)?.contains_key(topic_id))
+    }
+
+    /// After a topic's catalog entries are gone: stop its upload, or remove its data now.
+    pub(crate) fn discard_topic(&self, topic_id: &Uuid) {
+        let active = match lock(&self.uploads) {
+            Ok(map) => map.get(topic_id).map(|slot| {
+                slot.deleted.store(true, Ordering::Release);
+            }),
+            Err(_) => None,
+        };
+        if active.is_none() {
+            self.remove_topic_data(topic_id);
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Ingest: one DoPut stream into one topic's write-ahead log.
+
+mod upload;
+mod writer;
+
+pub use upload::do_put;
+pub use writer::{rescan_stats, TopicWriter};

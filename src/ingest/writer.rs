@@ -1,0 +1,235 @@
+//! The blocking half of an upload: validate each IPC message, append it to the topic's WAL,
+//! decide when to fsync, and keep the running statistics.
+//!
+//! Acknowledgement contract: `durable_batches`/`durable_rows` only ever count batches whose WAL
+//! frames were covered by a successful fsync. `finish` fsyncs before the topic counts as
+//! uploaded, so a DoPut that returns OK has all its batches on disk.
+
+use crate::catalog::records::DataStats;
+use crate::config::SyncMode;
+use crate::engine::{lock, Engine, UploadGuard};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ipc::{self, MessageKind};
+use arrow_schema::SchemaRef;
+use bytes::Bytes;
+use std::sync::Arc;
+use std::time::Instant;
+use tessera_wal::{Durability, FrameKind, WalReader};
+
+/// Running totals reported to clients that asked for durable acks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Durable {
+    /// Batches durable so far in this stream.
+    pub batches: u64,
+    /// Rows durable so far in this stream.
+    pub rows: u64,
+}
+
+/// State of one upload between messages.
+pub struct TopicWriter {
+    engine: Arc<Engine>,
+    guard: UploadGuard,
+    schema: Option<(SchemaRef, usize)>,
+    stats: DataStats,
+    ack: bool,
+    unsynced_bytes: u64,
+    last_sync: Instant,
+    /// Appended in this stream (not yet necessarily durable).
+    appended: Durable,
+    /// Durable in this stream.
+    durable: Durable,
+}
+
+impl TopicWriter {
+    /// Start writing; on resume, recover the statistics of what the WAL already holds.
+    pub fn new(engine: Arc<Engine>, guard: UploadGuard, ack: bool) -> Result<Self> {
+        let mut schema = None;
+        let mut stats = DataStats::default();
+        if let Some(header) = &guard.stored_schema {
+            let s = Arc::new(ipc::decode_schema(header)?);
+            let idx = ipc::check_schema(&s)?;
+            let reader = lock(&guard.wal)?.reader(1);
+            stats = rescan_stats(reader, &s, idx)?;
+            schema = Some((s, idx));
+        }
+        Ok(TopicWriter {
+            engine,
+            guard,
+            schema,
+            stats,
+            ack,
+            unsynced_bytes: 0,
+            last_sync: Instant::now(),
+            appended: Durable::default(),
+            durable: Durable::default(),
+        })
+    }
+
+    /// The topic locator.
+    pub fn locator(&self) -> String {
+        self.guard.locator()
+    }
+
+    /// Whether the topic was deleted while this upload ran.
+    pub fn deleted(&self) -> bool {
+        self.guard.slot.is_deleted()
+    }
+
+    /// Handle one FlightData message. Returns the durable totals if this call made new batches
+    /// durable and the client asked for acks.
+    pub fn write(&mut self, header: &[u8], body: Bytes) -> Result<Option<Durable>> {
+        if self.deleted() {
+            return Err(Error::not_found(format!(
+                "topic `{}` was deleted during its upload.",
+                self.locator()
+            )));
+        }
+        if header.is_empty() {
+            return Ok(None); // descriptor- or app_metadata-only message
+        }
+        match ipc::message_kind(header)? {
+            MessageKind::Schema => self.schema_message(header).map(|()| None),
+            MessageKind::RecordBatch => self.batch_message(header, body),
+            MessageKind::DictionaryBatch => Err(Error::invalid(
+                "dictionary batches are not supported; send plain arrays.",
+            )),
+            MessageKind::Other => Err(Error::invalid(
+                "unsupported IPC message in DoPut; send one schema then record batches.",
+            )),
+        }
+    }
+
+    fn schema_message(&mut self, header: &[u8]) -> Result<()> {
+        let schema = Arc::new(ipc::decode_schema(header)?);
+        if let Some((known, _)) = &self.schema {
+            if **known != *schema {
+                return Err(Error::invalid(format!(
+                    "the schema of topic `{}` cannot change: the stream sent {} but the topic stores {}.",
+                    self.locator(),
+                    describe(&schema),
+                    describe(known)
+                )));
+            }
+            return Ok(());
+        }
+        let idx = ipc::check_schema(&schema)?;
+        let canonical = ipc::schema_header(&schema);
+        let (prefix, pad) = ipc::encapsulation(canonical.len())?;
+        lock(&self.guard.wal)?.append(
+            FrameKind::Schema,
+            &[&prefix, &canonical, ipc::padding(pad)],
+            Durability::Sync,
+        )?;
+        self.engine.record_schema(&self.guard, &canonical)?;
+        self.schema = Some((schema, idx));
+        Ok(())
+    }
+
+    fn batch_message(&mut self, header: &[u8], body: Bytes) -> Result<Option<Durable>> {
+        let Some((schema, idx)) = &self.schema else {
+            return Err(Error::invalid(
+                "the first DoPut message must carry the schema before any record batch.",
+            ));
+        };
+        let body_len = body.len() as u64;
+        let batch = ipc::decode_batch(header, body.clone(), schema)?;
+        let range = ipc::time_range(&batch, *idx)?;
+        let rows = batch.num_rows() as u64;
+        if rows > 0 {
+            let (prefix, pad) = ipc::encapsulation(header.len())?;
+            lock(&self.guard.wal)?.append(
+                FrameKind::RecordBatch,
+                &[&prefix, header, ipc::padding(pad), &body],
+                Durability::Buffered,
+            )?;
+            self.stats.add(rows, body_len, range);
+            self.unsynced_bytes += body_len;
+        }
+        self.appended.batches += 1;
+        self.appended.rows += rows;
+        let cfg = self.engine.config();
+        let due = match cfg.sync {
+            SyncMode::Always => self.ack,
+            SyncMode::Interval { interval_ms } => {
+                self.last_sync.elapsed().as_millis() >= u128::from(interval_ms)
+            }
+        } || self.unsynced_bytes >= cfg.sync_every_bytes;
+        if due {
+            self.sync()?;
+            if self.ack {
+                return Ok(Some(self.durable));
+            }
+        }
+        Ok(None)
+    }
+
+    /// fsync everything appended so far.
+    pub fn sync(&mut self) -> Result<Durable> {
+        lock(&self.guard.wal)?.sync()?;
+        self.unsynced_bytes = 0;
+        self.last_sync = Instant::now();
+        self.durable = self.appended;
+        Ok(self.durable)
+    }
+
+    /// End of stream: fsync, then mark the topic uploaded.
+    pub fn finish(mut self) -> Result<Durable> {
+        if self.schema.is_none() {
+            return Err(Error::invalid(
+                "the DoPut stream ended before sending a schema.",
+            ));
+        }
+        let durable = self.sync()?;
+        self.engine.finish_upload(&self.guard, self.stats)?;
+        Ok(durable)
+    }
+
+    /// The stream broke or was refused: keep what is durable and leave the topic resumable.
+    pub fn abandon(mut self) {
+        let synced = self.sync();
+        if let Err(e) = &synced {
+            tracing::error!(topic = %self.locator(), error = %e, "could not sync an interrupted upload");
+        }
+        if !self.deleted() {
+            if let Err(e) = self.engine.save_partial_upload(&self.guard, self.stats) {
+                tracing::error!(topic = %self.locator(), error = %e, "could not save upload statistics");
+            }
+        }
+    }
+
+    /// Durable totals.
+    pub fn durable(&self) -> Durable {
+        self.durable
+    }
+}
+
+fn describe(schema: &arrow_schema::Schema) -> String {
+    let fields: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| format!("{}: {}", f.name(), f.data_type()))
+        .collect();
+    format!("[{}]", fields.join(", "))
+}
+
+/// Recompute a topic's statistics from its WAL (after a crash, or to resume an upload).
+pub fn rescan_stats(frames: WalReader, schema: &SchemaRef, ts_index: usize) -> Result<DataStats> {
+    let mut stats = DataStats::default();
+    for frame in frames {
+        let frame = frame?;
+        if frame.kind != FrameKind::RecordBatch {
+            continue;
+        }
+        let (header, body) = ipc::split_encapsulated(&frame.payload)?;
+        let batch =
+            ipc::decode_batch(header, Bytes::copy_from_slice(body), schema).map_err(|e| {
+                Error::new(
+                    ErrorKind::DataLoss,
+                    format!("stored batch {}: {}", frame.seq, e.message),
+                )
+            })?;
+        let range = ipc::time_range(&batch, ts_index)?;
+        stats.add(batch.num_rows() as u64, body.len() as u64, range);
+    }
+    Ok(stats)
+}

@@ -1,0 +1,301 @@
+//! Arrow IPC messages as they travel in Flight and as they are stored in WAL frames.
+//!
+//! A WAL frame payload is one *encapsulated IPC message*, exactly as in the Arrow IPC stream
+//! format, so the payloads of a topic's frames, concatenated, form a valid Arrow IPC stream:
+//!
+//! | offset  | size | type   | meaning                                              |
+//! |---------|------|--------|------------------------------------------------------|
+//! | 0       | 4    | u32 LE | continuation marker `0xFFFFFFFF`                      |
+//! | 4       | 4    | u32 LE | `m` = flatbuffer length including padding (multiple of 8) |
+//! | 8       | m    | bytes  | `Message` flatbuffer (FlightData.data_header), zero-padded |
+//! | 8 + m   | rest | bytes  | message body (FlightData.data_body)                   |
+//!
+//! The WAL frame's crc32 covers the whole payload. Decoding never trusts the bytes: the
+//! flatbuffer is verified, every buffer's offset and length is checked against the body,
+//! declared decompressed sizes are capped, and arrow's decoder runs under `catch_unwind`
+//! (arrow-ipc 60 panics on some malformed input).
+
+use crate::error::{Error, Result};
+use arrow_array::{Array, Int64Array, RecordBatch};
+use arrow_buffer::Buffer;
+use arrow_ipc::{root_as_message, MessageHeader};
+use arrow_schema::{DataType, Schema, SchemaRef};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+/// Name of the mandatory index column.
+pub const TIMESTAMP_COLUMN: &str = "timestamp_ns";
+/// Largest total decompressed size one compressed batch may declare, in bytes.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 1 << 30;
+const CONTINUATION: u32 = 0xFFFF_FFFF;
+
+/// What an IPC message header announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// A schema message.
+    Schema,
+    /// A record batch.
+    RecordBatch,
+    /// A dictionary batch (not supported on ingest).
+    DictionaryBatch,
+    /// Anything else (tensors, unknown).
+    Other,
+}
+
+fn bad(what: impl std::fmt::Display) -> Error {
+    Error::invalid(format!("malformed Arrow IPC message: {what}."))
+}
+
+/// Classify a `Message` flatbuffer.
+pub fn message_kind(header: &[u8]) -> Result<MessageKind> {
+    let msg = root_as_message(header).map_err(bad)?;
+    Ok(match msg.header_type() {
+        MessageHeader::Schema => MessageKind::Schema,
+        MessageHeader::RecordBatch => MessageKind::RecordBatch,
+        MessageHeader::DictionaryBatch => MessageKind::DictionaryBatch,
+        _ => MessageKind::Other,
+    })
+}
+
+/// Decode a schema message flatbuffer.
+pub fn decode_schema(header: &[u8]) -> Result<Schema> {
+    let msg = root_as_message(header).map_err(bad)?;
+    let fb = msg
+        .header_as_schema()
+        .ok_or_else(|| bad("expected a schema message"))?;
+    catch_unwind(AssertUnwindSafe(|| {
+        arrow_ipc::convert::try_fb_to_schema(fb)
+    }))
+    .map_err(|_| bad("schema could not be decoded"))?
+    .map_err(bad)
+}
+
+/// The data_header bytes of the IPC schema message for `schema`.
+pub fn schema_header(schema: &Schema) -> Vec<u8> {
+    let opts = arrow_ipc::writer::IpcWriteOptions::default();
+    let gen = arrow_ipc::writer::IpcDataGenerator::default();
+    let mut tracker = arrow_ipc::writer::DictionaryTracker::new(false);
+    gen.schema_to_bytes_with_dictionary_tracker(schema, &mut tracker, &opts)
+        .ipc_message
+}
+
+/// Check that `schema` has a top-level non-dictionary `timestamp_ns: Int64`; return its index.
+pub fn check_schema(schema: &Schema) -> Result<usize> {
+    let idx = schema.index_of(TIMESTAMP_COLUMN).map_err(|_| {
+        Error::invalid(
+            "the schema has no `timestamp_ns` column; add `timestamp_ns: int64` as the time index.",
+        )
+    })?;
+    let field = schema.field(idx);
+    if field.data_type() != &DataType::Int64 {
+        return Err(Error::invalid(format!(
+            "column `timestamp_ns` has type {}; it must be int64.",
+            field.data_type()
+        )));
+    }
+    if schema
+        .flattened_fields()
+        .iter()
+        .any(|f| matches!(f.data_type(), DataType::Dictionary(..)))
+    {
+        return Err(Error::invalid(
+            "dictionary-encoded columns are not supported; send plain arrays.",
+        ));
+    }
+    Ok(idx)
+}
+
+/// Decode a record batch message against `schema`, validating everything first.
+pub fn decode_batch(header: &[u8], body: Bytes, schema: &SchemaRef) -> Result<RecordBatch> {
+    let msg = root_as_message(header).map_err(bad)?;
+    let fb = msg
+        .header_as_record_batch()
+        .ok_or_else(|| bad("expected a record batch message"))?;
+    let body_len = body.len() as u64;
+    if msg.bodyLength() < 0 || msg.bodyLength() as u64 > body_len {
+        return Err(bad(format!(
+            "header declares a {} byte body but {body_len} bytes arrived",
+            msg.bodyLength()
+        )));
+    }
+    let buffers = fb
+        .buffers()
+        .ok_or_else(|| bad("record batch without buffer list"))?;
+    let mut declared: u64 = 0;
+    for b in buffers.iter() {
+        let (off, len) = (b.offset(), b.length());
+        let end = off.checked_add(len).filter(|_| off >= 0 && len >= 0);
+        match end {
+            Some(end) if end as u64 <= body_len => {}
+            _ => return Err(bad(format!("buffer [{off}, +{len}) lies outside the body"))),
+        }
+        if fb.compression().is_some() && len >= 8 {
+            let start = off as usize;
+            let raw: [u8; 8] = body
+                .get(start..start + 8)
+                .and_then(|s| s.try_into().ok())
+                .ok_or_else(|| bad("short compressed buffer"))?;
+            let n = i64::from_le_bytes(raw);
+            declared = declared.saturating_add(if n < 0 { len as u64 } else { n as u64 });
+        }
+    }
+    if declared > MAX_DECOMPRESSED_BYTES {
+        return Err(Error::new(
+            crate::error::ErrorKind::ResourceExhausted,
+            format!("a compressed batch declares {declared} decompressed bytes; the limit is {MAX_DECOMPRESSED_BYTES}."),
+        ));
+    }
+    let version = msg.version();
+    let buf = Buffer::from(body);
+    let dicts = HashMap::new();
+    let decoded = catch_unwind(AssertUnwindSafe(|| {
+        arrow_ipc::reader::read_record_batch(&buf, fb, Arc::clone(schema), &dicts, None, &version)
+    }));
+    match decoded {
+        Ok(Ok(batch)) => Ok(batch),
+        Ok(Err(e)) => Err(bad(e)),
+        Err(_) => Err(bad("the batch's buffers do not match the schema")),
+    }
+}
+
+/// Min and max of the `timestamp_ns` column; `None` for 0 rows. Nulls are refused.
+pub fn time_range(batch: &RecordBatch, ts_index: usize) -> Result<Option<(i64, i64)>> {
+    let col = batch
+        .columns()
+        .get(ts_index)
+        .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
+        .ok_or_else(|| Error::internal("timestamp column missing after schema check."))?;
+    if col.null_count() > 0 {
+        return Err(Error::invalid(
+            "column `timestamp_ns` contains nulls; every row needs a timestamp.",
+        ));
+    }
+    let vals = col.values();
+    let lo = vals.iter().copied().min();
+    let hi = vals.iter().copied().max();
+    Ok(lo.zip(hi))
+}
+
+/// The 8-byte prefix and the padding that encapsulate `header` as an IPC stream message.
+pub fn encapsulation(header_len: usize) -> Result<([u8; 8], usize)> {
+    let padded = header_len.div_ceil(8) * 8;
+    let m = u32::try_from(padded).map_err(|_| bad("message header too large"))?;
+    let mut prefix = [0u8; 8];
+    prefix[..4].copy_from_slice(&CONTINUATION.to_le_bytes());
+    prefix[4..].copy_from_slice(&m.to_le_bytes());
+    Ok((prefix, padded - header_len))
+}
+
+const PADDING: [u8; 8] = [0; 8];
+
+/// `n` zero bytes of header padding (`n` < 8, as returned by [`encapsulation`]).
+pub fn padding(n: usize) -> &'static [u8] {
+    PADDING.get(..n).unwrap_or(&PADDING)
+}
+
+/// Split an encapsulated message (a WAL frame payload) into `(header, body)`.
+pub fn split_encapsulated(payload: &[u8]) -> Result<(&[u8], &[u8])> {
+    let corrupt = |w: &str| Error::data_loss(format!("stored IPC message is damaged: {w}."));
+    let marker = payload.get(0..4).ok_or_else(|| corrupt("short prefix"))?;
+    if marker != CONTINUATION.to_le_bytes() {
+        return Err(corrupt("missing continuation marker"));
+    }
+    let m: [u8; 4] = payload
+        .get(4..8)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| corrupt("short prefix"))?;
+    let m = u32::from_le_bytes(m) as usize;
+    let header = payload
+        .get(8..8 + m)
+        .ok_or_else(|| corrupt("header overruns payload"))?;
+    let body = payload.get(8 + m..).ok_or_else(|| corrupt("no body"))?;
+    Ok((header, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{BinaryArray, Int64Array};
+    use arrow_schema::Field;
+
+    fn sample() -> (SchemaRef, RecordBatch) {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("timestamp_ns", DataType::Int64, false),
+            Field::new("data", DataType::Binary, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(vec![3, -1, 7])),
+                Arc::new(BinaryArray::from(vec![Some(&b"a"[..]), None, Some(b"xyz")])),
+            ],
+        )
+        .unwrap();
+        (schema, batch)
+    }
+
+    fn encode(batch: &RecordBatch) -> (Vec<u8>, Vec<u8>) {
+        let gen = arrow_ipc::writer::IpcDataGenerator::default();
+        let mut tracker = arrow_ipc::writer::DictionaryTracker::new(false);
+        let opts = arrow_ipc::writer::IpcWriteOptions::default();
+        let (_, enc) = gen
+            .encode(batch, &mut tracker, &opts, &mut Default::default())
+            .unwrap();
+        (enc.ipc_message, enc.arrow_data)
+    }
+
+    #[test]
+    fn batch_round_trips_and_time_range_is_exact() {
+        let (schema, batch) = sample();
+        let (h, b) = encode(&batch);
+        assert_eq!(message_kind(&h).unwrap(), MessageKind::RecordBatch);
+        let back = decode_batch(&h, Bytes::from(b), &schema).unwrap();
+        assert_eq!(back, batch);
+        assert_eq!(time_range(&back, 0).unwrap(), Some((-1, 7)));
+        let sh = schema_header(&schema);
+        assert_eq!(message_kind(&sh).unwrap(), MessageKind::Schema);
+        assert_eq!(decode_schema(&sh).unwrap(), *schema);
+    }
+
+    #[test]
+    fn hostile_bodies_are_errors_not_panics() {
+        let (schema, batch) = sample();
+        let (h, b) = encode(&batch);
+        for cut in [0, 1, 8, b.len() / 2, b.len().saturating_sub(1)] {
+            assert!(decode_batch(&h, Bytes::from(b[..cut].to_vec()), &schema).is_err());
+        }
+        for i in 0..h.len() {
+            let mut h2 = h.clone();
+            h2[i] ^= 0xff;
+            let _ = decode_batch(&h2, Bytes::from(b.clone()), &schema);
+        }
+        assert!(decode_batch(b"garbage", Bytes::new(), &schema).is_err());
+    }
+
+    #[test]
+    fn schema_rules() {
+        let ok = Schema::new(vec![Field::new("timestamp_ns", DataType::Int64, false)]);
+        assert_eq!(check_schema(&ok).unwrap(), 0);
+        let wrong = Schema::new(vec![Field::new("timestamp_ns", DataType::Float64, false)]);
+        assert!(check_schema(&wrong).is_err());
+        let missing = Schema::new(vec![Field::new("t", DataType::Int64, false)]);
+        assert!(check_schema(&missing).is_err());
+    }
+
+    #[test]
+    fn golden_encapsulation() {
+        let (prefix, pad) = encapsulation(13).unwrap();
+        assert_eq!(prefix, [0xff, 0xff, 0xff, 0xff, 16, 0, 0, 0]);
+        assert_eq!(pad, 3);
+        let mut payload = prefix.to_vec();
+        payload.extend_from_slice(&[1; 13]);
+        payload.extend_from_slice(padding(pad));
+        payload.extend_from_slice(b"BODY");
+        let (h, b) = split_encapsulated(&payload).unwrap();
+        assert_eq!(h.len(), 16);
+        assert_eq!(b, b"BODY");
+        assert!(split_encapsulated(&payload[..10]).is_err());
+    }
+}

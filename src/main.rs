@@ -1,0 +1,123 @@
+//! The `tessera` binary: `tessera serve` (the default) runs the server.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tessera::config::{Config, SyncMode, DEFAULT_DATA_DIR, DEFAULT_LISTEN};
+
+#[derive(Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "Crash-safe Arrow Flight recorder for robotics sensor data"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default when no command is given).
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Directory holding the catalog, WAL segments and chunks.
+    #[arg(long, env = "TESSERA_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "TESSERA_LISTEN", default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Durability: `always` fsyncs before every acknowledgement; `interval:<ms>` fsyncs a
+    /// running stream at most every <ms> milliseconds (always before the final OK).
+    #[arg(long, env = "TESSERA_SYNC", default_value = "always", value_parser = parse_sync)]
+    sync: SyncMode,
+    /// Largest accepted gRPC message in MiB (reported to clients by `info`).
+    #[arg(long, env = "TESSERA_MAX_MESSAGE_MIB", default_value_t = 64)]
+    max_message_mib: usize,
+}
+
+fn parse_sync(s: &str) -> Result<SyncMode, String> {
+    match s.split_once(':') {
+        None if s == "always" => Ok(SyncMode::Always),
+        Some(("interval", ms)) => ms
+            .parse()
+            .map(|interval_ms| SyncMode::Interval { interval_ms })
+            .map_err(|_| format!("bad interval `{ms}`")),
+        _ => Err(format!(
+            "unknown sync mode `{s}`; use `always` or `interval:<ms>`"
+        )),
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(a)) => a,
+        None => cli.serve,
+    };
+    let config = Config {
+        data_dir: args.data_dir,
+        listen: args.listen,
+        sync: args.sync,
+        max_decode_message_size: args.max_message_mib << 20,
+        max_encode_message_size: args.max_message_mib << 20,
+        ..Config::default()
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tessera: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "tessera stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    tessera::run(listener, config, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

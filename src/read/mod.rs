@@ -1,0 +1,12 @@
+//! The read path: resolve a sequence or topic, describe it (FlightInfo, schema), stream its
+//! rows sorted by `timestamp_ns` within a window.
+
+mod info;
+mod source;
+mod stream;
+mod views;
+
+pub use info::{flight_info, list_flights, schema_result};
+pub use source::TopicData;
+pub use stream::do_get;
+pub use views::served_schema;

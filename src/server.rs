@@ -1,0 +1,63 @@
+//! `run(listener, config, shutdown)`: the whole server, testable on any listener.
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::flight::TesseraFlight;
+use arrow_flight::flight_service_server::FlightServiceServer;
+use std::future::Future;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::codec::CompressionEncoding;
+
+/// How long shutdown waits for uploads to reach a durable point before exiting anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Serve Flight on `listener` until `shutdown` resolves; then stop accepting, tell running
+/// uploads to sync and end, and return once they have (or after [`SHUTDOWN_GRACE`]).
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let engine = crate::blocking::run(move || Engine::open(config)).await?;
+    let cfg = engine.config().clone();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let service = FlightServiceServer::new(TesseraFlight::new(engine, stop_rx))
+        .max_decoding_message_size(cfg.max_decode_message_size)
+        .max_encoding_message_size(cfg.max_encode_message_size)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Deflate)
+        .send_compressed(CompressionEncoding::Gzip);
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data_dir = %cfg.data_dir.display(), "tessera listening");
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tonic::transport::Server::builder()
+        .initial_stream_window_size(Some(16 << 20))
+        .initial_connection_window_size(Some(64 << 20))
+        .tcp_nodelay(true)
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            let _ = done_rx.await;
+        });
+    tokio::pin!(server);
+    tokio::select! {
+        r = &mut server => {
+            r.map_err(|e| crate::Error::internal(format!("server failed: {e}.")))?;
+            return Ok(());
+        }
+        () = shutdown => {}
+    }
+    tracing::info!("shutting down: syncing running uploads");
+    let _ = stop_tx.send(true);
+    let _ = done_tx.send(());
+    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        Ok(r) => r.map_err(|e| crate::Error::internal(format!("server failed: {e}."))),
+        Err(_) => {
+            tracing::warn!("shutdown grace period elapsed with streams still open");
+            Ok(())
+        }
+    }
+}

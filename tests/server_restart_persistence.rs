@@ -1,0 +1,117 @@
+//! Everything survives a restart: names, pending sessions, uploaded data.
+mod common;
+
+use common::data::{imu_batch, imu_schema};
+use common::*;
+use serde_json::{json, Value};
+use tonic::Code;
+
+#[tokio::test]
+async fn state_survives_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (session, token) = {
+        let server = TestServer::start_in(dir.path()).await;
+        let mut c = server.client().await;
+        let (s, _) = c.new_session("persist").await;
+        let t = c.create_topic(&s, "persist/imu", "IMU").await.unwrap();
+        c.put(
+            put_descriptor("persist/imu", &t),
+            imu_schema(),
+            vec![imu_batch(&[5, 4])],
+        )
+        .await
+        .unwrap();
+        server.stop().await;
+        (s, t)
+    };
+    let server = TestServer::start_in(dir.path()).await;
+    let mut c = server.client().await;
+    // The name stays taken.
+    expect_code(
+        c.action(
+            "sequence_create",
+            json!({"locator": "persist", "user_metadata": {}}),
+        )
+        .await,
+        Code::AlreadyExists,
+    );
+    // The session created before the restart is finalized after it.
+    c.finalize(&session).await.unwrap();
+    expect_code(
+        c.put(
+            put_descriptor("persist/imu", &token),
+            imu_schema(),
+            vec![imu_batch(&[1])],
+        )
+        .await,
+        Code::FailedPrecondition,
+    );
+    let info = c
+        .inner
+        .get_flight_info(arrow_flight::FlightDescriptor::new_cmd(
+            json!({"resource_locator": "persist/imu"}).to_string(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let app: Value = serde_json::from_slice(&info.endpoint[0].app_metadata).unwrap();
+    assert_eq!(app["data_info"]["total_row_count"], 2);
+    let rows = do_get(&mut c, info.endpoint[0].ticket.clone().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        rows[0].column(0).as_ref(),
+        imu_batch(&[4, 5]).column(0).as_ref()
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn interrupted_upload_resumes_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (session, token) = {
+        let server = TestServer::start_in(dir.path()).await;
+        let mut c = server.client().await;
+        let (s, _) = c.new_session("resume").await;
+        let t = c.create_topic(&s, "resume/imu", "IMU").await.unwrap();
+        // An upload that breaks mid-stream: the server keeps what it received.
+        let mut msgs = encode(
+            put_descriptor("resume/imu", &t),
+            imu_schema(),
+            vec![imu_batch(&[1, 2])],
+        )
+        .await;
+        msgs.push(arrow_flight::FlightData {
+            data_header: b"garbage".to_vec().into(),
+            ..Default::default()
+        });
+        expect_code(
+            c.put_raw(futures::stream::iter(msgs)).await,
+            Code::InvalidArgument,
+        );
+        server.stop().await;
+        (s, t)
+    };
+    let server = TestServer::start_in(dir.path()).await;
+    let mut c = server.client().await;
+    expect_code(c.finalize(&session).await, Code::FailedPrecondition);
+    c.put(
+        put_descriptor("resume/imu", &token),
+        imu_schema(),
+        vec![imu_batch(&[3])],
+    )
+    .await
+    .unwrap();
+    c.finalize(&session).await.unwrap();
+    let info = c
+        .inner
+        .get_flight_info(arrow_flight::FlightDescriptor::new_cmd(
+            json!({"resource_locator": "resume/imu"}).to_string(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let app: Value = serde_json::from_slice(&info.endpoint[0].app_metadata).unwrap();
+    assert_eq!(app["data_info"]["total_row_count"], 3);
+    server.stop().await;
+}
