@@ -46,6 +46,13 @@ pub struct Config {
     pub sync_every_bytes: u64,
     /// WAL segment size in bytes. Default 256 MiB.
     pub wal_segment_bytes: u64,
+    /// Arrow body bytes of WAL data sealed into one chunk file. Default 128 MiB.
+    pub chunk_size_bytes: u64,
+    /// Compression of chunk files. Default zstd level 1.
+    pub chunk_compression: tessera_format::Compression,
+    /// Back-pressure: an upload waits while its topic has more than this many unsealed bytes.
+    /// Default 4 x `chunk_size_bytes`.
+    pub max_unsealed_bytes: u64,
 }
 
 impl Default for Config {
@@ -59,6 +66,9 @@ impl Default for Config {
             sync: SyncMode::Always,
             sync_every_bytes: 64 << 20,
             wal_segment_bytes: 256 << 20,
+            chunk_size_bytes: 128 << 20,
+            chunk_compression: tessera_format::Compression::Zstd { level: 1 },
+            max_unsealed_bytes: 512 << 20,
         }
     }
 }

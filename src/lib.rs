@@ -7,6 +7,7 @@
 //!   `descriptor` (descriptor and ticket encodings).
 //! - [`ingest`]: one DoPut into one topic's WAL; validation, fsync policy, durable acks.
 //! - [`read`]: FlightInfo, GetSchema, DoGet (sorted, windowed), ListFlights.
+//! - [`compactor`]: background sealing of WAL data into chunk files + skip indices.
 //! - [`engine`]: sequences, sessions, topics, uploads, notifications: lifecycle rules.
 //! - [`catalog`]: the fjall catalog; `keys` and `records` specify its byte layouts.
 //! - [`ipc`]: Arrow IPC messages, safe decoding, the WAL payload layout.
@@ -22,10 +23,12 @@
 
 pub mod blocking;
 pub mod catalog;
+pub mod compactor;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod flight;
+#[doc(hidden)]
 pub mod ids;
 pub mod ingest;
 pub mod ipc;

@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::flight::TesseraFlight;
 use arrow_flight::flight_service_server::FlightServiceServer;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -25,7 +26,7 @@ pub async fn run(
     let engine = crate::blocking::run(move || Engine::open(config)).await?;
     let cfg = engine.config().clone();
     let (stop_tx, stop_rx) = watch::channel(false);
-    let service = FlightServiceServer::new(TesseraFlight::new(engine, stop_rx))
+    let service = FlightServiceServer::new(TesseraFlight::new(Arc::clone(&engine), stop_rx))
         .max_decoding_message_size(cfg.max_decode_message_size)
         .max_encoding_message_size(cfg.max_encode_message_size)
         .accept_compressed(CompressionEncoding::Gzip)
@@ -43,21 +44,25 @@ pub async fn run(
             let _ = done_rx.await;
         });
     tokio::pin!(server);
-    tokio::select! {
-        r = &mut server => {
-            r.map_err(|e| crate::Error::internal(format!("server failed: {e}.")))?;
-            return Ok(());
+    let result = tokio::select! {
+        r = &mut server => r.map_err(|e| crate::Error::internal(format!("server failed: {e}."))),
+        () = shutdown => {
+            tracing::info!("shutting down: syncing running uploads");
+            let _ = stop_tx.send(true);
+            let _ = done_tx.send(());
+            match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+                Ok(r) => r.map_err(|e| crate::Error::internal(format!("server failed: {e}."))),
+                Err(_) => {
+                    tracing::warn!("shutdown grace period elapsed with streams still open");
+                    Ok(())
+                }
+            }
         }
-        () = shutdown => {}
-    }
-    tracing::info!("shutting down: syncing running uploads");
-    let _ = stop_tx.send(true);
-    let _ = done_tx.send(());
-    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-        Ok(r) => r.map_err(|e| crate::Error::internal(format!("server failed: {e}."))),
-        Err(_) => {
-            tracing::warn!("shutdown grace period elapsed with streams still open");
-            Ok(())
-        }
-    }
+    };
+    crate::blocking::run(move || {
+        engine.shutdown();
+        Ok(())
+    })
+    .await?;
+    result
 }

@@ -9,6 +9,7 @@
 //! | `tokens`        | token UUID, 16 bytes                                          | `TokenRecord`      |
 //! | `schemas`       | topic internal id (UUID v7), 16 bytes                         | `SchemaRecord`     |
 //! | `notifications` | target (`seq` or `seq/topic`), `0x00`, created ns (i64, sign-flipped BE, 8), counter (u32 BE, 4) | `NotificationRecord` |
+//! | `chunks`        | see `chunks` (topic id, ordered ts_min, first WAL seq)        | `ChunkRecord` (binary, see `chunks`) |
 //! | `meta`          | ASCII `catalog_version`                                       | u32 LE             |
 //!
 //! Signed integers are stored as big-endian with the sign bit flipped, so that byte order equals

@@ -6,6 +6,7 @@
 //! all changes as one fjall batch, and persists with `PersistMode::SyncAll` before returning:
 //! a catalog change the client saw acknowledged survives power loss.
 
+pub mod chunks;
 pub mod keys;
 pub mod records;
 
@@ -28,6 +29,7 @@ pub struct Catalog {
     tokens: Keyspace,
     schemas: Keyspace,
     notifications: Keyspace,
+    chunks: Keyspace,
     write_lock: Mutex<()>,
 }
 
@@ -61,6 +63,7 @@ impl Catalog {
             tokens: keyspace(&db, "tokens")?,
             schemas: keyspace(&db, "schemas")?,
             notifications: keyspace(&db, "notifications")?,
+            chunks: keyspace(&db, "chunks")?,
             write_lock: Mutex::new(()),
             db,
         })
@@ -164,6 +167,16 @@ impl Catalog {
         }
     }
 
+    /// Chunks of a topic, ordered by smallest timestamp then first WAL seq.
+    pub fn chunks_of(&self, topic_id: &Uuid) -> Result<Vec<chunks::ChunkRecord>> {
+        let mut out = Vec::new();
+        for guard in self.chunks.prefix(chunks::prefix(topic_id)) {
+            let v = guard.value()?;
+            out.push(chunks::decode(&v, &topic_id.to_string())?);
+        }
+        Ok(out)
+    }
+
     /// Notifications of a target (`seq` or `seq/topic`) in creation order.
     pub fn notifications(&self, target: &str) -> Result<Vec<NotificationRecord>> {
         let rows = self.scan(&self.notifications, &keys::notification_prefix(target))?;
@@ -250,10 +263,21 @@ impl<'a> Tx<'a> {
         self.batch.remove(&self.cat.sessions, keys::child(seq, id));
         self.batch.remove(&self.cat.tokens, keys::uuid(&r.uuid));
     }
-    /// Remove a topic entry, its token and its schema.
-    pub fn delete_topic(&mut self, seq: &str, topic: &str, r: &TopicRecord) {
+    /// Record a sealed chunk.
+    pub fn put_chunk(&mut self, topic_id: &Uuid, r: &chunks::ChunkRecord) {
+        let key = chunks::key(topic_id, r.stats.ts_min, r.first_seq);
+        self.batch.insert(&self.cat.chunks, key, chunks::encode(r));
+    }
+
+    /// Remove a topic entry, its token, its schema and its chunk index.
+    pub fn delete_topic(&mut self, seq: &str, topic: &str, r: &TopicRecord) -> Result<()> {
+        for guard in self.cat.chunks.prefix(chunks::prefix(&r.id)) {
+            let k = guard.key()?;
+            self.batch.remove(&self.cat.chunks, k);
+        }
         self.batch.remove(&self.cat.topics, keys::child(seq, topic));
         self.batch.remove(&self.cat.tokens, keys::uuid(&r.uuid));
         self.batch.remove(&self.cat.schemas, keys::uuid(&r.id));
+        Ok(())
     }
 }

@@ -22,11 +22,12 @@ pub use topics::NewTopic;
 pub use uploads::{UploadGuard, UploadSlot};
 
 use crate::catalog::Catalog;
+use crate::compactor::Compactor;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use tessera_wal::Wal;
 use uuid::Uuid;
 
@@ -37,6 +38,8 @@ pub type SharedWal = Arc<Mutex<Wal>>;
 pub struct Engine {
     config: Config,
     catalog: Catalog,
+    compactor: Arc<Compactor>,
+    gates: Mutex<HashMap<Uuid, Arc<RwLock<()>>>>,
     uploads: Mutex<HashMap<Uuid, Arc<UploadSlot>>>,
     wals: Mutex<HashMap<Uuid, SharedWal>>,
 }
@@ -49,11 +52,32 @@ impl Engine {
         let engine = Arc::new(Engine {
             config,
             catalog,
+            compactor: Arc::new(Compactor::default()),
+            gates: Mutex::new(HashMap::new()),
             uploads: Mutex::new(HashMap::new()),
             wals: Mutex::new(HashMap::new()),
         });
         engine.remove_orphan_topic_dirs()?;
+        engine.compactor.start(Arc::downgrade(&engine))?;
+        crate::compactor::recover_all(&engine)?;
         Ok(engine)
+    }
+
+    /// Stop background work (the compactor finishes its current seal).
+    pub fn shutdown(&self) {
+        self.compactor.stop();
+    }
+
+    /// The background compactor.
+    pub fn compactor(&self) -> &Compactor {
+        &self.compactor
+    }
+
+    /// The topic's seal gate: readers of the WAL tail hold it shared; a seal's catalog commit
+    /// and WAL reclaim hold it exclusively.
+    pub fn seal_gate(&self, topic_id: &Uuid) -> Result<Arc<RwLock<()>>> {
+        let mut gates = lock(&self.gates)?;
+        Ok(Arc::clone(gates.entry(*topic_id).or_default()))
     }
 
     /// Settings in force.
@@ -97,8 +121,12 @@ impl Engine {
 
     /// Forget and remove a topic's stored data (after its catalog entries are gone).
     fn remove_topic_data(&self, topic_id: &Uuid) {
+        self.compactor.forget(topic_id);
         if let Ok(mut wals) = lock(&self.wals) {
             wals.remove(topic_id);
+        }
+        if let Ok(mut gates) = lock(&self.gates) {
+            gates.remove(topic_id);
         }
         let dir = self.topic_dir(topic_id);
         if let Err(e) = remove_dir_durably(&dir) {

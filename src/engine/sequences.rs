@@ -99,7 +99,7 @@ impl Engine {
             let mut topic_ids = Vec::new();
             for (topic, rec) in tx.read().topics_of(&name)? {
                 tx.purge_notifications(&format!("{name}/{topic}"))?;
-                tx.delete_topic(&name, &topic, &rec);
+                tx.delete_topic(&name, &topic, &rec)?;
                 topic_ids.push(rec.id);
             }
             for (id, rec) in tx.read().sessions_of(&name)? {

@@ -76,6 +76,19 @@ impl Engine {
 
     /// Finalize (lock) a session: every topic must have completed its upload.
     pub fn finalize_session(&self, token: &Uuid) -> Result<()> {
+        // Let pending seals of this session's topics finish first (outside the catalog lock,
+        // which a seal needs for its commit), so finalized data is sealed.
+        if let Some(TokenRecord::Session {
+            sequence,
+            session_id,
+        }) = self.catalog.token(token)?
+        {
+            for (_, t) in self.catalog.topics_of(&sequence)? {
+                if t.session_id == session_id {
+                    self.compactor.wait_idle(&t.id);
+                }
+            }
+        }
         self.catalog.write(|tx| {
             let mut s = Self::session_by_token(tx, token)?;
             let loc = s.locator();
@@ -124,7 +137,7 @@ impl Engine {
             for (topic, t) in tx.read().topics_of(&seq)? {
                 if t.session_id == id {
                     tx.purge_notifications(&format!("{seq}/{topic}"))?;
-                    tx.delete_topic(&seq, &topic, &t);
+                    tx.delete_topic(&seq, &topic, &t)?;
                     topic_ids.push(t.id);
                 }
             }

@@ -84,7 +84,7 @@ impl Engine {
                 Error::not_found(format!("topic `{}` does not exist.", loc.locator()))
             })?;
             tx.purge_notifications(&loc.locator())?;
-            tx.delete_topic(&loc.sequence, &loc.topic, &rec);
+            tx.delete_topic(&loc.sequence, &loc.topic, &rec)?;
             Ok(rec.id)
         })?;
         self.discard_topic(&id);

@@ -147,7 +147,19 @@ impl Engine {
             rec.state = TopicState::Uploaded;
             rec.stats = stats;
             tx.put_topic(&guard.sequence, &guard.topic, &rec)
-        })
+        })?;
+        self.request_seal(guard, true);
+        Ok(())
+    }
+
+    /// Queue a seal of the guard's topic.
+    pub fn request_seal(&self, guard: &UploadGuard, force: bool) {
+        self.compactor.request(crate::compactor::SealJob {
+            sequence: guard.sequence.clone(),
+            topic: guard.topic.clone(),
+            id: guard.record.id,
+            force,
+        });
     }
 
     /// Persist the statistics of an upload that ended without OK (it stays resumable).

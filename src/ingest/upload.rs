@@ -76,20 +76,7 @@ pub async fn do_put(
 type JobOutcome = (Option<TopicWriter>, Result<Option<Durable>>);
 
 async fn join(job: Job) -> JobOutcome {
-    match job.await {
-        Ok((w, r)) => (Some(w), r),
-        Err(e) => {
-            // The writer moved into the panicked job is gone; its UploadGuard was dropped while
-            // unwinding, so the topic slot is free again and the topic stays resumable.
-            tracing::error!(error = %e, "upload writer panicked");
-            (
-                None,
-                Err(Error::internal(
-                    "the upload failed on an internal error; its acknowledged data is kept.",
-                )),
-            )
-        }
-    }
+    wait_job(&mut Some(job)).await
 }
 
 fn spawn_write(mut w: TopicWriter, header: Bytes, body: Bytes) -> Job {
@@ -116,15 +103,38 @@ async fn pump(
 ) {
     let mut idle = Some(writer);
     let mut job: Option<Job> = None;
+    let mut held: Option<FlightData> = None;
     let outcome: Result<()> = loop {
-        let next = tokio::select! {
-            m = input.message() => m,
-            _ = shutdown.wait_for(|s| *s) => {
-                break Err(Error::new(crate::error::ErrorKind::Unavailable,
-                    "server is shutting down; acknowledged data is durable. Resume with a new DoPut using the same token."));
+        if held.is_none() {
+            // Wait for whichever comes first: the running write (to forward its ack at once)
+            // or the next message (received while the write runs).
+            let event = tokio::select! {
+                done = wait_job(&mut job), if job.is_some() => Event::Done(Box::new(done)),
+                m = input.message() => Event::Message(m),
+                _ = shutdown.wait_for(|s| *s) => Event::Shutdown,
+            };
+            match event {
+                Event::Done(out) => {
+                    job = None;
+                    let (w, res) = *out;
+                    idle = w;
+                    if let Err(e) = forward(res, &tx).await {
+                        break Err(e);
+                    }
+                    continue;
+                }
+                Event::Message(Ok(Some(m))) => held = Some(m),
+                Event::Message(Ok(None)) => break Ok(()),
+                Event::Message(Err(s)) => break Err(Error::invalid(format!("DoPut stream broke: {}.", s.message()))),
+                Event::Shutdown => {
+                    break Err(Error::new(
+                        crate::error::ErrorKind::Unavailable,
+                        "server is shutting down; acknowledged data is durable. Resume with a new DoPut using the same token.",
+                    ))
+                }
             }
-        };
-        // Wait for the previous write before starting the next one (keeps order, bounds memory).
+        }
+        // One write at a time keeps frame order and bounds memory.
         if let Some(j) = job.take() {
             let (w, res) = join(j).await;
             idle = w;
@@ -132,17 +142,7 @@ async fn pump(
                 break Err(e);
             }
         }
-        let msg = match next {
-            Ok(Some(m)) => m,
-            Ok(None) => break Ok(()),
-            Err(s) => {
-                break Err(Error::invalid(format!(
-                    "DoPut stream broke: {}.",
-                    s.message()
-                )))
-            }
-        };
-        let Some(w) = idle.take() else {
+        let (Some(msg), Some(w)) = (held.take(), idle.take()) else {
             break Err(Error::internal("upload writer lost."));
         };
         job = Some(spawn_write(w, msg.data_header, msg.data_body));
@@ -179,6 +179,29 @@ async fn pump(
     };
     if let Err(e) = result {
         let _ = tx.send(Err(e.into())).await;
+    }
+}
+
+enum Event {
+    Done(Box<JobOutcome>),
+    Message(std::result::Result<Option<FlightData>, Status>),
+    Shutdown,
+}
+
+/// Await the running job (only called when there is one).
+async fn wait_job(job: &mut Option<Job>) -> JobOutcome {
+    match job.as_mut() {
+        Some(j) => {
+            let out = j.await;
+            match out {
+                Ok((w, r)) => (Some(w), r),
+                Err(e) => {
+                    tracing::error!(error = %e, "upload writer panicked");
+                    (None, Err(Error::internal("the upload failed on an internal error; its acknowledged data is kept.")))
+                }
+            }
+        }
+        None => std::future::pending().await,
     }
 }
 

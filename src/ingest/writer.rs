@@ -16,6 +16,9 @@ use std::sync::Arc;
 use std::time::Instant;
 use tessera_wal::{Durability, FrameKind, WalReader};
 
+/// Longest a writer waits for the compactor before going on (and logging).
+const BACKPRESSURE_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Running totals reported to clients that asked for durable acks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Durable {
@@ -144,6 +147,7 @@ impl TopicWriter {
             )?;
             self.stats.add(rows, body_len, range);
             self.unsynced_bytes += body_len;
+            self.account_unsealed(body_len)?;
         }
         self.appended.batches += 1;
         self.appended.rows += rows;
@@ -161,6 +165,25 @@ impl TopicWriter {
             }
         }
         Ok(None)
+    }
+
+    /// Report unsealed bytes to the compactor; queue a seal at a chunk's worth; wait (bounded)
+    /// while too much is unsealed.
+    fn account_unsealed(&mut self, bytes: u64) -> Result<()> {
+        let engine = Arc::clone(&self.engine);
+        let cfg = engine.config();
+        let id = self.guard.record.id;
+        let compactor = engine.compactor();
+        let unsealed = compactor.add_unsealed(id, bytes);
+        if unsealed >= cfg.chunk_size_bytes {
+            self.engine.request_seal(&self.guard, false);
+        }
+        if unsealed > cfg.max_unsealed_bytes {
+            // The compactor only seals durable frames: make ours durable before waiting.
+            self.sync()?;
+            compactor.wait_below(id, cfg.max_unsealed_bytes, BACKPRESSURE_MAX_WAIT);
+        }
+        Ok(())
     }
 
     /// fsync everything appended so far.

@@ -1,6 +1,6 @@
 //! GetFlightInfo, GetSchema and ListFlights (protocol.md §5.2-§5.6).
 
-use super::source::{ts_column, TopicData};
+use super::source::TopicData;
 use super::views::served_schema;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -106,9 +106,20 @@ fn topic_endpoint(engine: &Engine, topic: &TopicData, window: Window) -> Result<
     let r = &topic.record;
     let locator = topic.locator.locator();
     let stats = r.stats;
+    let chunks = topic.chunks(engine)?;
+    let sealed_rows: u64 = chunks.iter().map(|c| c.stats.row_count).sum();
+    let sealed_bytes: u64 = chunks.iter().map(|c| c.file_len).sum();
+    // Rows still only in the WAL count as one more (unsealed) chunk, sized by their Arrow bytes.
+    let tail = stats.rows > sealed_rows;
+    let chunk_count = chunks.len() as u64 + u64::from(tail);
+    let unsealed_bytes = if tail && stats.rows > 0 {
+        stats.bytes / stats.rows * (stats.rows - sealed_rows)
+    } else {
+        0
+    };
+    let total_bytes = sealed_bytes + unsealed_bytes;
     let user_metadata: Value = serde_json::from_str(r.user_metadata.get())
         .map_err(|e| Error::data_loss(format!("metadata of `{locator}` is damaged: {e}.")))?;
-    let chunks = u64::from(stats.rows > 0);
     let mut app = json!({
         "resource_locator": locator,
         "created_at_ns": r.created_at_ns,
@@ -118,19 +129,19 @@ fn topic_endpoint(engine: &Engine, topic: &TopicData, window: Window) -> Result<
         "serialization_format": r.serialization_format.as_str(),
         "user_metadata": user_metadata,
         "data_info": {
-            "total_bytes": stats.bytes,
-            "total_chunks_count": chunks,
+            "total_bytes": total_bytes,
+            "total_chunks_count": chunk_count,
             "total_row_count": stats.rows,
             "interval": interval(stats.ts_min, stats.ts_max),
         },
         "info": {
-            "chunks_number": chunks,
-            "total_bytes": stats.bytes,
+            "chunks_number": chunk_count,
+            "total_bytes": total_bytes,
             "timestamp": interval(stats.ts_min, stats.ts_max),
         },
     });
     if window.is_bounded() {
-        let (rows, lo, hi) = window_summary(engine, topic, window)?;
+        let (rows, lo, hi) = topic.window_summary(engine, window)?;
         if let Some(obj) = app.as_object_mut() {
             let info = json!({ "row_count": rows, "interval": interval(lo, hi) });
             obj.insert("time_window_info".to_string(), info);
@@ -143,24 +154,6 @@ fn topic_endpoint(engine: &Engine, topic: &TopicData, window: Window) -> Result<
     Ok(FlightEndpoint::new()
         .with_ticket(Ticket::new(ticket.encode()))
         .with_app_metadata(app.to_string().into_bytes()))
-}
-
-fn window_summary(
-    engine: &Engine,
-    topic: &TopicData,
-    window: Window,
-) -> Result<(u64, Option<i64>, Option<i64>)> {
-    let ts = topic.ts_index()?.unwrap_or(0);
-    let (mut rows, mut lo, mut hi) = (0u64, None::<i64>, None::<i64>);
-    for b in topic.batches(engine, window)? {
-        let col = ts_column(&b, ts)?;
-        rows += b.num_rows() as u64;
-        for &t in col.values().iter() {
-            lo = Some(lo.map_or(t, |m| m.min(t)));
-            hi = Some(hi.map_or(t, |m| m.max(t)));
-        }
-    }
-    Ok((rows, lo, hi))
 }
 
 /// GetSchema: the served form of the stored schema.

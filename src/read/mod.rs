@@ -2,11 +2,14 @@
 //! rows sorted by `timestamp_ns` within a window.
 
 mod info;
+mod merge;
 mod source;
 mod stream;
 mod views;
 
 pub use info::{flight_info, list_flights, schema_result};
-pub use source::TopicData;
+pub use merge::Merge;
+pub use source::{Source, TopicData};
 pub use stream::do_get;
+pub use stream::open_merge;
 pub use views::served_schema;

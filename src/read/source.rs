@@ -1,16 +1,20 @@
-//! Where a topic's rows come from. Today: the topic's WAL frames (every acknowledged batch).
-//! Sealed chunks will be read from here too, pruned by their catalog statistics.
+//! Where a topic's rows come from: sealed chunks (chosen by their catalog skip index, never
+//! opened when outside the window) and the unsealed WAL tail (durable frames after the last
+//! sealed one, decoded and stably sorted in memory; bounded by `max_unsealed_bytes`).
 
+use crate::catalog::chunks::ChunkRecord;
 use crate::catalog::records::{TopicRecord, TopicState};
 use crate::engine::{lock, Engine};
 use crate::error::{Error, Result};
 use crate::flight::descriptor::Window;
 use crate::ipc;
 use crate::names::{self, TopicLocator};
-use arrow_array::{Array, Int64Array, RecordBatch};
+use arrow_array::{Array, Int64Array, RecordBatch, UInt32Array};
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
+use std::path::PathBuf;
 use std::sync::Arc;
+use tessera_format::{prune_time, Prune};
 use tessera_wal::FrameKind;
 
 /// A resolved topic with its stored schema.
@@ -25,6 +29,43 @@ pub struct TopicData {
     pub completed_at_ns: Option<i64>,
     /// The stored schema (`None` until its first DoPut).
     pub schema: Option<SchemaRef>,
+}
+
+/// One sorted input of the merge.
+pub enum Source {
+    /// A sealed chunk file, opened lazily.
+    Chunk {
+        /// File path.
+        path: PathBuf,
+        /// Its catalog record.
+        record: ChunkRecord,
+    },
+    /// The sorted WAL tail.
+    Tail {
+        /// Rows sorted by timestamp, already windowed.
+        batch: RecordBatch,
+        /// Ordering key: after every chunk.
+        key: u64,
+        /// Smallest timestamp.
+        ts_min: i64,
+    },
+}
+
+impl Source {
+    /// Lower bound of the source's timestamps.
+    pub fn ts_min(&self) -> i64 {
+        match self {
+            Source::Chunk { record, .. } => record.stats.ts_min,
+            Source::Tail { ts_min, .. } => *ts_min,
+        }
+    }
+    /// Tie-break key: arrival order of the source's first frame.
+    pub fn key(&self) -> u64 {
+        match self {
+            Source::Chunk { record, .. } => record.first_seq,
+            Source::Tail { key, .. } => *key,
+        }
+    }
 }
 
 impl TopicData {
@@ -66,21 +107,74 @@ impl TopicData {
         }
     }
 
-    /// Every stored batch, in arrival order, each filtered to `window` (empty ones dropped).
-    pub fn batches(&self, engine: &Engine, window: Window) -> Result<Vec<RecordBatch>> {
+    /// All chunk records of the topic.
+    pub fn chunks(&self, engine: &Engine) -> Result<Vec<ChunkRecord>> {
+        engine.catalog().chunks_of(&self.record.id)
+    }
+
+    /// The sorted inputs for `window`: chunks whose skip index overlaps it (ordered by smallest
+    /// timestamp) and the WAL tail. Taken under the seal gate, so a concurrent seal is seen
+    /// either entirely or not at all.
+    pub fn sources(&self, engine: &Engine, window: Window) -> Result<Vec<Source>> {
         let (Some(schema), Some(ts)) = (&self.schema, self.ts_index()?) else {
             return Ok(Vec::new());
         };
         if self.record.state == TopicState::Created {
             return Ok(Vec::new());
         }
+        let gate = engine.seal_gate(&self.record.id)?;
+        let _shared = gate
+            .read()
+            .map_err(|_| Error::internal("seal gate poisoned."))?;
+        let dir = engine.topic_dir(&self.record.id).join("chunks");
+        let chunks = self.chunks(engine)?;
+        let upto = chunks.iter().map(|c| c.last_seq).max().unwrap_or(0);
+        let mut out: Vec<Source> = chunks
+            .into_iter()
+            .filter(|c| prune_time(&c.stats, window.start, window.end) == Prune::Keep)
+            .map(|record| Source::Chunk {
+                path: dir.join(record.file_name()),
+                record,
+            })
+            .collect();
+        if let Some(batch) = self.tail(engine, schema, ts, upto, window)? {
+            let ts_min = ts_column(&batch, ts)?
+                .values()
+                .first()
+                .copied()
+                .unwrap_or(i64::MIN);
+            out.push(Source::Tail {
+                batch,
+                key: upto + 1,
+                ts_min,
+            });
+        }
+        out.sort_by_key(|s| (s.ts_min(), s.key()));
+        Ok(out)
+    }
+
+    /// Durable WAL frames after `upto`, windowed and stably sorted.
+    fn tail(
+        &self,
+        engine: &Engine,
+        schema: &SchemaRef,
+        ts: usize,
+        upto: u64,
+        window: Window,
+    ) -> Result<Option<RecordBatch>> {
         let wal = engine.wal(&self.record.id)?;
-        let reader = lock(&wal)?.reader(1);
-        let mut out = Vec::new();
+        let (reader, durable) = {
+            let w = lock(&wal)?;
+            (w.reader(upto + 1), w.durable_seq())
+        };
+        let mut parts = Vec::new();
         for frame in reader {
             let frame = frame.map_err(|e| {
                 Error::data_loss(format!("topic `{}`: {e}.", self.locator.locator()))
             })?;
+            if frame.seq > durable {
+                break;
+            }
             if frame.kind != FrameKind::RecordBatch {
                 continue;
             }
@@ -95,11 +189,78 @@ impl TopicData {
                     ))
                 })?;
             if let Some(b) = filter_window(&batch, ts, window)? {
-                out.push(b);
+                parts.push(b);
             }
         }
-        Ok(out)
+        if parts.is_empty() {
+            return Ok(None);
+        }
+        let all = arrow_select::concat::concat_batches(schema, &parts)
+            .map_err(|e| Error::internal(format!("cannot assemble rows: {e}.")))?;
+        stable_sort(&all, ts).map(Some)
     }
+
+    /// Rows, min and max timestamp inside `window` (skip indices answer for chunks wholly
+    /// inside it; only chunks cut by a bound are read).
+    pub fn window_summary(
+        &self,
+        engine: &Engine,
+        window: Window,
+    ) -> Result<(u64, Option<i64>, Option<i64>)> {
+        let ts = self.ts_index()?.unwrap_or(0);
+        let (mut rows, mut lo, mut hi) = (0u64, None::<i64>, None::<i64>);
+        let mut see = |n: u64, a: i64, b: i64| {
+            rows += n;
+            lo = Some(lo.map_or(a, |m| m.min(a)));
+            hi = Some(hi.map_or(b, |m| m.max(b)));
+        };
+        for s in self.sources(engine, window)? {
+            match s {
+                Source::Chunk { path, record } => {
+                    let st = &record.stats;
+                    if window.contains(st.ts_min) && window.contains(st.ts_max) {
+                        see(st.row_count, st.ts_min, st.ts_max);
+                        continue;
+                    }
+                    let reader = open_chunk(&path)?;
+                    for b in reader.window(window.start, window.end) {
+                        let b = b.map_err(|e| {
+                            Error::data_loss(format!("chunk {}: {e}.", path.display()))
+                        })?;
+                        let v = ts_column(&b, ts)?.values();
+                        if let (Some(&a), Some(&z)) = (v.first(), v.last()) {
+                            see(b.num_rows() as u64, a, z);
+                        }
+                    }
+                }
+                Source::Tail { batch, .. } => {
+                    let v = ts_column(&batch, ts)?.values();
+                    if let (Some(&a), Some(&z)) = (v.first(), v.last()) {
+                        see(batch.num_rows() as u64, a, z);
+                    }
+                }
+            }
+        }
+        Ok((rows, lo, hi))
+    }
+}
+
+/// Open a chunk file; damage is DataLoss naming the file.
+pub fn open_chunk(path: &std::path::Path) -> Result<tessera_format::ChunkReader> {
+    tessera_format::ChunkReader::open(path)
+        .map_err(|e| Error::data_loss(format!("chunk {} is unreadable: {e}.", path.display())))
+}
+
+/// Stable sort of a batch by its timestamp column.
+pub fn stable_sort(batch: &RecordBatch, ts: usize) -> Result<RecordBatch> {
+    let times = ts_column(batch, ts)?.values();
+    if times.is_sorted() {
+        return Ok(batch.clone());
+    }
+    let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
+    order.sort_by_key(|&i| times.get(i as usize).copied().unwrap_or(i64::MAX));
+    arrow_select::take::take_record_batch(batch, &UInt32Array::from(order))
+        .map_err(|e| Error::internal(format!("cannot sort rows: {e}.")))
 }
 
 /// Keep the rows of `batch` inside `window`; `None` if none remain.

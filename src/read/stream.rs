@@ -1,25 +1,29 @@
 //! DoGet: a topic's rows in `[start, end)`, sorted by `timestamp_ns` (stable: ties keep arrival
 //! order), as Flight messages of about `target_encode_message_size`; never a 0-row batch; an
 //! empty window is a schema-only stream.
+//!
+//! A blocking producer runs the merge and hands batches over a channel of depth 2, so memory
+//! stays bounded whatever the topic size, and a client that stops reading stops the producer.
 
-use super::source::{ts_column, TopicData};
+use super::merge::Merge;
+use super::source::TopicData;
 use super::views::{served_schema, to_served};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::flight::descriptor::TicketBody;
-use arrow_array::{RecordBatch, UInt32Array};
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::FlightData;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use std::sync::Arc;
+use tokio::sync::mpsc;
 use tonic::Status;
 
-/// Rows of one topic window, sorted, as served batches.
-pub fn sorted_batches(
+/// Open the merge for a ticket: (served schema, merge).
+pub fn open_merge(
     engine: &Engine,
     ticket: &TicketBody,
-) -> Result<(arrow_schema::SchemaRef, Vec<RecordBatch>)> {
+) -> Result<(arrow_schema::SchemaRef, Merge)> {
     let topic = TopicData::open(engine, &ticket.locator)?;
     let Some(stored) = topic.schema.clone() else {
         return Err(Error::precondition(format!(
@@ -27,22 +31,13 @@ pub fn sorted_batches(
             topic.locator.locator()
         )));
     };
-    let served = served_schema(&stored);
     let ts = topic.ts_index()?.unwrap_or(0);
-    let batches = topic.batches(engine, ticket.window)?;
-    if batches.is_empty() {
-        return Ok((served, Vec::new()));
-    }
-    let all = arrow_select::concat::concat_batches(&stored, &batches)
-        .map_err(|e| Error::internal(format!("cannot assemble rows: {e}.")))?;
-    let times = ts_column(&all, ts)?.values();
-    let mut order: Vec<u32> = (0..all.num_rows() as u32).collect();
-    // Stable sort: equal timestamps keep arrival order.
-    order.sort_by_key(|&i| times.get(i as usize).copied().unwrap_or(i64::MAX));
-    let indices = UInt32Array::from(order);
-    let sorted = arrow_select::take::take_record_batch(&all, &indices)
-        .map_err(|e| Error::internal(format!("cannot sort rows: {e}.")))?;
-    Ok((served.clone(), vec![to_served(&sorted, &served)?]))
+    let sources = topic.sources(engine, ticket.window)?;
+    let target = engine.config().target_encode_message_size;
+    Ok((
+        served_schema(&stored),
+        Merge::new(stored, ts, ticket.window, sources, target),
+    ))
 }
 
 /// Handle a DoGet ticket.
@@ -51,12 +46,33 @@ pub async fn do_get(
     ticket: TicketBody,
 ) -> Result<BoxStream<'static, Result<FlightData, Status>>> {
     let target = engine.config().target_encode_message_size;
-    let (schema, batches) = crate::blocking::run(move || sorted_batches(&engine, &ticket)).await?;
-    let input = futures::stream::iter(batches.into_iter().filter(|b| b.num_rows() > 0).map(Ok));
+    let eng = Arc::clone(&engine);
+    let (schema, mut merge) = crate::blocking::run(move || open_merge(&eng, &ticket)).await?;
+    let (tx, rx) = mpsc::channel::<Result<arrow_array::RecordBatch, Status>>(2);
+    let served = Arc::clone(&schema);
+    tokio::task::spawn_blocking(move || loop {
+        let next = merge
+            .next_batch()
+            .and_then(|b| b.map(|b| to_served(&b, &served)).transpose());
+        let item = match next {
+            Ok(Some(b)) => Ok(b),
+            Ok(None) => return,
+            Err(e) => Err(Status::from(e)),
+        };
+        let stop = item.is_err();
+        if tx.blocking_send(item).is_err() || stop {
+            return;
+        }
+    });
+    let input = tokio_stream::wrappers::ReceiverStream::new(rx)
+        .map_err(arrow_flight::error::FlightError::from);
     let stream = FlightDataEncoderBuilder::new()
         .with_schema(schema)
         .with_max_flight_data_size(target)
         .build(input)
-        .map_err(|e| Status::internal(format!("cannot encode rows: {e}")));
+        .map_err(|e| match e {
+            arrow_flight::error::FlightError::Tonic(s) => *s,
+            other => Status::internal(format!("cannot encode rows: {other}")),
+        });
     Ok(stream.boxed())
 }

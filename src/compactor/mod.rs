@@ -1,0 +1,185 @@
+//! The background compactor: turns durable WAL frames into sealed, time-sorted, zstd chunk
+//! files plus a skip index in the catalog, then reclaims the WAL segments they cover.
+//!
+//! One worker thread takes seal jobs from a queue (one entry per topic at most). Writers
+//! report unsealed bytes; at `chunk_size_bytes` a topic is queued; at `max_unsealed_bytes`
+//! the writer waits (the only way compaction ever slows ingest: a bounded back-pressure).
+//! When an upload ends its topic is queued with `force` (seal whatever is left), and
+//! `session_finalize` waits until its topics are idle, so finalized data is sealed.
+//! The seal steps and their crash behaviour are in [`seal`].
+
+mod recover;
+pub mod seal;
+
+use crate::engine::Engine;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+use uuid::Uuid;
+
+pub use recover::recover_all;
+
+/// A request to seal one topic.
+#[derive(Debug, Clone)]
+pub struct SealJob {
+    /// Sequence name.
+    pub sequence: String,
+    /// Topic path.
+    pub topic: String,
+    /// Topic internal id.
+    pub id: Uuid,
+    /// Seal even if less than a chunk is waiting.
+    pub force: bool,
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Uuid>,
+    jobs: HashMap<Uuid, SealJob>,
+    busy: HashSet<Uuid>,
+    unsealed: HashMap<Uuid, u64>,
+    stop: bool,
+}
+
+/// The compactor's queue and worker.
+#[derive(Default)]
+pub struct Compactor {
+    state: Mutex<State>,
+    changed: Condvar,
+    worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Compactor {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock only means a seal panicked; the queue itself stays consistent.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Start the worker thread.
+    pub fn start(self: &Arc<Self>, engine: Weak<Engine>) -> std::io::Result<()> {
+        let me = Arc::clone(self);
+        let handle = std::thread::Builder::new()
+            .name("tessera-compactor".into())
+            .spawn(move || me.run(engine))?;
+        *self.worker.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+        Ok(())
+    }
+
+    /// Stop the worker after its current job and wait for it.
+    pub fn stop(&self) {
+        self.state().stop = true;
+        self.changed.notify_all();
+        let handle = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+
+    /// Queue a seal (merging with a queued one: `force` wins).
+    pub fn request(&self, job: SealJob) {
+        let mut st = self.state();
+        let id = job.id;
+        match st.jobs.get_mut(&id) {
+            Some(existing) => existing.force |= job.force,
+            None => {
+                st.jobs.insert(id, job);
+                st.queue.push_back(id);
+            }
+        }
+        drop(st);
+        self.changed.notify_all();
+    }
+
+    /// Account `bytes` more unsealed data for a topic; returns the new total.
+    pub fn add_unsealed(&self, id: Uuid, bytes: u64) -> u64 {
+        let mut st = self.state();
+        let v = st.unsealed.entry(id).or_default();
+        *v += bytes;
+        *v
+    }
+
+    /// Account `bytes` sealed for a topic.
+    pub fn sub_unsealed(&self, id: Uuid, bytes: u64) {
+        let mut st = self.state();
+        if let Some(v) = st.unsealed.get_mut(&id) {
+            *v = v.saturating_sub(bytes);
+        }
+        drop(st);
+        self.changed.notify_all();
+    }
+
+    /// Block while a topic has more than `limit` unsealed bytes (back-pressure), up to `max_wait`.
+    pub fn wait_below(&self, id: Uuid, limit: u64, max_wait: Duration) {
+        let deadline = std::time::Instant::now() + max_wait;
+        let mut st = self.state();
+        while st.unsealed.get(&id).copied().unwrap_or(0) > limit && !st.stop {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                tracing::warn!(topic = %id, "back-pressure wait timed out; compaction is behind");
+                return;
+            }
+            st = self
+                .changed
+                .wait_timeout(st, deadline - now)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+    }
+
+    /// Wait until the topic has no queued or running seal.
+    pub fn wait_idle(&self, id: &Uuid) {
+        let mut st = self.state();
+        while (st.jobs.contains_key(id) || st.busy.contains(id)) && !st.stop {
+            st = self.changed.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Drop a queued seal and forget the topic's accounting (topic deleted); waits for a
+    /// running seal of it to end.
+    pub fn forget(&self, id: &Uuid) {
+        let mut st = self.state();
+        st.jobs.remove(id);
+        st.queue.retain(|q| q != id);
+        st.unsealed.remove(id);
+        while st.busy.contains(id) && !st.stop {
+            st = self.changed.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn run(&self, engine: Weak<Engine>) {
+        loop {
+            let job = {
+                let mut st = self.state();
+                loop {
+                    if st.stop {
+                        return;
+                    }
+                    if let Some(id) = st.queue.pop_front() {
+                        if let Some(job) = st.jobs.remove(&id) {
+                            st.busy.insert(id);
+                            break job;
+                        }
+                    }
+                    st = self.changed.wait(st).unwrap_or_else(|p| p.into_inner());
+                }
+            };
+            if let Some(engine) = engine.upgrade() {
+                let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    seal::seal_topic(&engine, &job)
+                }));
+                match res {
+                    Ok(Ok(n)) if n > 0 => tracing::debug!(topic = %job.topic, chunks = n, "sealed"),
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!(sequence = %job.sequence, topic = %job.topic, error = %e, "seal failed; data stays in the WAL")
+                    }
+                    Err(_) => {
+                        tracing::error!(topic = %job.topic, "seal panicked; data stays in the WAL")
+                    }
+                }
+            }
+            self.state().busy.remove(&job.id);
+            self.changed.notify_all();
+        }
+    }
+}
