@@ -1,0 +1,110 @@
+"""mosaicolabs 0.6.3 against the server: connect, write, handlers, read back.
+
+0.6.3 differs from 0.7.0 on the read side: it takes topic metadata from the Arrow schema
+metadata (`mosaico:context` / `mosaico:properties` / `mosaico:user_metadata`) of the topic
+FlightInfo and of the DoGet stream (protocol.md 10.1).
+"""
+
+from collections import defaultdict
+
+import pytest
+
+# Known server defect (tests/python/README.md): the topic FlightInfo schema and the DoGet schema
+# carry no `mosaico:*` metadata, so 0.6.3's `_decode_schema_metadata(None)` raises
+# AttributeError ('NoneType' object has no attribute 'items').
+TOPIC_SCHEMA_METADATA = pytest.mark.xfail(
+    strict=True,
+    raises=AttributeError,
+    reason="server: topic FlightInfo.schema and DoGet schema lack mosaico:context/properties/"
+    "user_metadata schema metadata (protocol.md 10.1); 0.6.3 topic reads crash",
+)
+
+
+def same(got, want, what):
+    assert len(got) == len(want), f"{what}: {len(got)} read, {len(want)} expected"
+    for i, (g, w) in enumerate(zip(got, want)):
+        assert g == w, f"{what}: message {i} differs:\n{g!r:.400}\n{w!r:.400}"
+
+
+def test_connect_probe_and_version(client):
+    # 0.6.3 connects with the `version` action; its response body is returned as is.
+    assert client.version()
+
+
+def test_catalog(client, recording):
+    assert recording.name in client.list_sequences()
+    assert client.sequence_exists(recording.name)
+    assert client.topic_exists(recording.name, "/imu")
+    assert not client.topic_exists(recording.name, "/nope")
+
+
+def test_sequence_handler(client, recording):
+    sh = client.sequence_handler(recording.name)
+    assert sh is not None
+    assert sh.user_metadata == recording.metadata
+    assert sorted(sh.topics) == sorted(recording.topic_metadata)
+    [session] = sh.sessions
+    assert session.locked is True
+    all_ts = [m.timestamp_ns for msgs in recording.pushed.values() for m in msgs]
+    assert sh.timestamp_ns_min == min(all_ts)
+    assert sh.timestamp_ns_max == max(all_ts)
+    assert sh.total_size_bytes > 0
+
+
+@TOPIC_SCHEMA_METADATA
+def test_topic_handlers(client, recording):
+    for topic, meta in recording.topic_metadata.items():
+        th = client.topic_handler(recording.name, topic)
+        assert th is not None, topic
+        assert th.user_metadata == meta
+        assert th.locked is True
+        want = recording.expected(topic)
+        if want:
+            assert th.ontology_tag in ("IMU", "CompressedImage")
+            assert th.timestamp_ns_min == want[0].timestamp_ns
+            assert th.timestamp_ns_max == want[-1].timestamp_ns
+            assert th.chunks_number >= 1
+        else:
+            assert th.timestamp_ns_min is None
+
+
+@TOPIC_SCHEMA_METADATA
+def test_topic_read_back_and_window(client, recording):
+    for topic in ("/imu", "/cam/jpeg"):
+        th = client.topic_handler(recording.name, topic)
+        same(list(th.get_data_streamer()), recording.expected(topic), topic)
+        ts = [m.timestamp_ns for m in recording.expected(topic)]
+        start, end = ts[4], ts[17]
+        got = list(th.get_data_streamer(start_timestamp_ns=start, end_timestamp_ns=end))
+        same(got, recording.expected(topic, start, end), f"{topic} window")
+
+
+@TOPIC_SCHEMA_METADATA
+def test_merged_sequence_stream(client, recording):
+    sh = client.sequence_handler(recording.name)
+    merged = list(sh.get_data_streamer())
+    stamps = [m.timestamp_ns for _, m in merged]
+    assert stamps == sorted(stamps)
+    per_topic = defaultdict(list)
+    for t, m in merged:
+        per_topic[t].append(m)
+    for topic in ("/imu", "/cam/jpeg"):
+        same(per_topic[topic], recording.expected(topic), f"merged {topic}")
+
+
+def test_update_and_delete(client, recording):
+    import random
+
+    from support import imu, unique
+    from mosaicolabs import IMU
+
+    name = unique("v063_update")
+    with client.sequence_create(name, {}) as sw:
+        sw.topic_create("a", {}, IMU).push(imu(random.Random(1), 1, 0))
+    with client.sequence_update(name) as su:
+        su.topic_create("b", {}, IMU).push(imu(random.Random(2), 2, 1))
+    sh = client.sequence_handler(name)
+    assert sorted(sh.topics) == ["/a", "/b"] and len(sh.sessions) == 2
+    client.sequence_delete(name)
+    assert not client.sequence_exists(name)
+    assert name not in client.list_sequences()
