@@ -55,6 +55,7 @@ def test_sequence_handler_metadata(fresh, recording):
 
 
 def test_topic_handler_metadata(fresh, recording):
+    [session] = fresh.sequence_handler(recording.name).sessions
     total = 0
     for spec in recording.topics.values():
         th = fresh.topic_handler(recording.name, spec.name)
@@ -65,6 +66,7 @@ def test_topic_handler_metadata(fresh, recording):
         assert th.ontology_tag == spec.ontology.__ontology_tag__
         assert th.serialization_format == spec.ontology.__serialization_format__
         assert th.locked is True
+        assert session.created_timestamp <= th.created_timestamp <= session.completed_timestamp
         assert canonical(th.ontology_schema) == canonical(spec.ontology.__msco_pyarrow_struct__)
         want = spec.expected()
         if want:

@@ -58,3 +58,33 @@ def test_delete_leaves_other_sequences_alone(fresh, recording):
 def test_delete_of_a_missing_sequence_raises(fresh):
     with pytest.raises(Exception):
         fresh.sequence_delete(unique("never_created"))
+
+
+def test_delete_while_a_session_is_still_writing(fresh, address):
+    """protocol.md 3.6/3.7: deletes are unconditional, pending sessions and open uploads too."""
+    from mosaicolabs import MosaicoClient
+
+    rng = random.Random(13)
+    name = unique("delete_pending")
+    with MosaicoClient.connect(*address) as other:
+        # The writer's own exit then fails (finalize / report on a deleted sequence).
+        with pytest.raises(Exception, match="not found|does not exist"):
+            with fresh.sequence_create(name, {}) as sw:
+                w = sw.topic_create("imu", {}, IMU)
+                w.push(ont.imu(rng, 1, 0))
+                other.sequence_delete(name)
+                assert not other.sequence_exists(name)
+        assert not other.sequence_exists(name)
+        assert name not in other.list_sequences()
+
+        name2 = unique("delete_pending_session")
+        with fresh.sequence_create(name2, {}) as sw:
+            sw.topic_create("kept", {}, IMU).push(ont.imu(rng, 1, 0))
+        with pytest.raises(Exception, match="not found|does not exist"):
+            with fresh.sequence_update(name2) as su:
+                su.topic_create("dropped", {}, IMU).push(ont.imu(rng, 2, 0))
+                other.session_delete(su.session_locator)
+        other.clear_sequence_handlers_cache()
+        sh = other.sequence_handler(name2)
+        assert sh.topics == ["/kept"] and len(sh.sessions) == 1
+        assert not other.topic_exists(name2, "/dropped")

@@ -1,5 +1,6 @@
 """Session-level (Report, Delete) and topic-level error policies, with notifications."""
 
+import datetime
 import random
 
 import pytest
@@ -49,6 +50,11 @@ def test_report_policy_keeps_the_sequence_and_notifies(fresh):
 
     [note] = fresh.list_sequence_notifications(name)
     assert note.type == NotificationType.Error
+    created = note.created_datetime
+    if created.tzinfo is None:  # naive means UTC (protocol.md 3.10)
+        created = created.replace(tzinfo=datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert now - datetime.timedelta(minutes=10) < created <= now + datetime.timedelta(minutes=1)
     assert note.sequence_name == name and note.topic_name is None
     assert sw.session_locator in note.message and "boom" in note.message
 
