@@ -21,6 +21,9 @@ pub enum ErrorKind {
     PermissionDenied,
     /// A size or capacity limit was hit (message too large, back-pressure limit).
     ResourceExhausted,
+    /// The stream carried a message the protocol does not allow at that point (e.g. a second
+    /// schema message in a DoPut, protocol.md §8.1).
+    Aborted,
     /// Stored data that was acknowledged is damaged or missing.
     DataLoss,
     /// The server is shutting down.
@@ -39,6 +42,7 @@ impl ErrorKind {
             ErrorKind::FailedPrecondition => tonic::Code::FailedPrecondition,
             ErrorKind::PermissionDenied => tonic::Code::PermissionDenied,
             ErrorKind::ResourceExhausted => tonic::Code::ResourceExhausted,
+            ErrorKind::Aborted => tonic::Code::Aborted,
             ErrorKind::DataLoss => tonic::Code::DataLoss,
             ErrorKind::Unavailable => tonic::Code::Unavailable,
             ErrorKind::Internal => tonic::Code::Internal,
@@ -153,6 +157,7 @@ mod tests {
             ErrorKind::FailedPrecondition,
             ErrorKind::PermissionDenied,
             ErrorKind::ResourceExhausted,
+            ErrorKind::Aborted,
             ErrorKind::DataLoss,
             ErrorKind::Unavailable,
             ErrorKind::Internal,

@@ -125,7 +125,7 @@ async fn pump(
                 }
                 Event::Message(Ok(Some(m))) => held = Some(m),
                 Event::Message(Ok(None)) => break Ok(()),
-                Event::Message(Err(s)) => break Err(Error::invalid(format!("DoPut stream broke: {}.", s.message()))),
+                Event::Message(Err(s)) => break Err(stream_error(&s)),
                 Event::Shutdown => {
                     break Err(Error::new(
                         crate::error::ErrorKind::Unavailable,
@@ -179,6 +179,22 @@ async fn pump(
     };
     if let Err(e) = result {
         let _ = tx.send(Err(e.into())).await;
+    }
+}
+
+/// Classify a receive error: a message over the decode limit is the client's to fix.
+fn stream_error(s: &Status) -> Error {
+    if s.code() == tonic::Code::OutOfRange || s.code() == tonic::Code::ResourceExhausted {
+        Error::new(
+            crate::error::ErrorKind::ResourceExhausted,
+            format!(
+                "a DoPut message is larger than the server accepts ({}); send smaller batches \
+                 (the limit is `grpc_max_decode_message_size` in the `info` action).",
+                s.message()
+            ),
+        )
+    } else {
+        Error::invalid(format!("DoPut stream broke: {}.", s.message()))
     }
 }
 

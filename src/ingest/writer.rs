@@ -33,6 +33,8 @@ pub struct TopicWriter {
     engine: Arc<Engine>,
     guard: UploadGuard,
     schema: Option<(SchemaRef, usize)>,
+    /// Whether this stream has sent its schema message.
+    schema_seen: bool,
     stats: DataStats,
     ack: bool,
     unsynced_bytes: u64,
@@ -59,6 +61,7 @@ impl TopicWriter {
             engine,
             guard,
             schema,
+            schema_seen: false,
             stats,
             ack,
             unsynced_bytes: 0,
@@ -105,14 +108,19 @@ impl TopicWriter {
     fn schema_message(&mut self, header: &[u8]) -> Result<()> {
         let schema = Arc::new(ipc::decode_schema(header)?);
         if let Some((known, _)) = &self.schema {
-            if **known != *schema {
-                return Err(Error::invalid(format!(
-                    "the schema of topic `{}` cannot change: the stream sent {} but the topic stores {}.",
-                    self.locator(),
-                    describe(&schema),
-                    describe(known)
-                )));
+            // Resuming an upload: the new stream's schema must be the stored one.
+            if self.schema_seen || **known != *schema {
+                return Err(Error::new(
+                    ErrorKind::Aborted,
+                    format!(
+                        "topic `{}` takes one schema, sent once at the start of the stream; got {} after {}.",
+                        self.locator(),
+                        describe(&schema),
+                        describe(known)
+                    ),
+                ));
             }
+            self.schema_seen = true;
             return Ok(());
         }
         let idx = ipc::check_schema(&schema)?;
@@ -125,6 +133,7 @@ impl TopicWriter {
         )?;
         self.engine.record_schema(&self.guard, &canonical)?;
         self.schema = Some((schema, idx));
+        self.schema_seen = true;
         Ok(())
     }
 
