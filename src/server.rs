@@ -30,8 +30,7 @@ pub async fn run(
         .max_decoding_message_size(cfg.max_decode_message_size)
         .max_encoding_message_size(cfg.max_encode_message_size)
         .accept_compressed(CompressionEncoding::Gzip)
-        .accept_compressed(CompressionEncoding::Deflate)
-        .send_compressed(CompressionEncoding::Gzip);
+        .accept_compressed(CompressionEncoding::Deflate);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %cfg.data_dir.display(), "tessera listening");
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
