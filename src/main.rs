@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tessera::config::{Config, SyncMode, DEFAULT_DATA_DIR, DEFAULT_LISTEN};
+use tessera_format::Compression;
 
 #[derive(Parser)]
 #[command(
@@ -40,6 +41,12 @@ struct ServeArgs {
     /// Largest accepted gRPC message in MiB (reported to clients by `info`).
     #[arg(long, env = "TESSERA_MAX_MESSAGE_MIB", default_value_t = 64)]
     max_message_mib: usize,
+    /// Arrow data sealed into one chunk file, in MiB.
+    #[arg(long, env = "TESSERA_CHUNK_SIZE_MIB", default_value_t = 128)]
+    chunk_size_mib: u64,
+    /// zstd level of chunk files (0 stores them uncompressed).
+    #[arg(long, env = "TESSERA_ZSTD_LEVEL", default_value_t = 1)]
+    zstd_level: i32,
 }
 
 fn parse_sync(s: &str) -> Result<SyncMode, String> {
@@ -73,6 +80,15 @@ fn main() -> ExitCode {
         sync: args.sync,
         max_decode_message_size: args.max_message_mib << 20,
         max_encode_message_size: args.max_message_mib << 20,
+        chunk_size_bytes: args.chunk_size_mib << 20,
+        max_unsealed_bytes: 4 * (args.chunk_size_mib << 20),
+        chunk_compression: if args.zstd_level == 0 {
+            Compression::None
+        } else {
+            Compression::Zstd {
+                level: args.zstd_level,
+            }
+        },
         ..Config::default()
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
