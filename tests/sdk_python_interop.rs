@@ -90,7 +90,7 @@ async fn run_suite(version: &str, suite: &str) {
     );
     let status = tokio::task::spawn_blocking(move || {
         let mut cmd = Command::new(&python);
-        cmd.args(["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"])
+        cmd.args(["-m", "pytest", "-x", "-q"])
             .arg(&suite_path)
             .current_dir(repo_root())
             .env("TESSERA_HOST", "127.0.0.1")
