@@ -21,6 +21,7 @@ from mosaicolabs import (
     Point3d,
     Quaternion,
     Serializable,
+    SerializationFormat,
     Time,
     Vector3d,
 )
@@ -54,6 +55,15 @@ class TesseraProbe(Serializable):
     joints: MosaicoType.list_(ProbeJoint) = MosaicoField(description="list of struct")
     offset: Optional[Vector3d] = MosaicoField(default=None, description="nested struct")
     note: Optional[MosaicoType.string] = MosaicoField(default=None, description="nullable")
+
+
+class ProbeCloud(Serializable):
+    """A user-defined ontology declaring the third serialization format, `ragged`."""
+
+    __ontology_tag__ = "tessera_probe_cloud"
+    __serialization_format__ = SerializationFormat.Ragged
+    points: MosaicoType.list_(MosaicoType.float32) = MosaicoField(description="xyz triples")
+    intensities: MosaicoType.binary = MosaicoField(description="one byte per point")
 
 
 def header(rng: random.Random, i: int) -> Optional[Header]:

@@ -126,3 +126,30 @@ def test_invalid_metadata_keys_are_refused_before_anything_is_created(fresh):
         assert sw.topic_create("good", {" spaced ": 1}, IMU) is not None
     assert fresh.sequence_handler(name).topics == ["/good"]
     assert not fresh.topic_exists(name, "/bad")
+
+
+def test_ragged_format_and_case_sensitive_names(fresh):
+    from mosaicolabs import Message
+
+    import ontologies as ont
+    from support import assert_same_messages
+
+    base = unique("Case")
+    msgs = [
+        Message(timestamp_ns=t, data=ont.ProbeCloud(points=[0.5 * k for k in range(3 * t)], intensities=bytes(t)))
+        for t in (3, 1, 2)
+    ]
+    with fresh.sequence_create(base, {"which": "upper"}) as sw:
+        w = sw.topic_create("lidar/Cloud", {}, ont.ProbeCloud)
+        for m in msgs:
+            w.push(m)
+    with fresh.sequence_create(base.lower(), {"which": "lower"}) as sw:
+        sw.topic_create("lidar/cloud", {}, ont.ProbeCloud).push(msgs[0])
+    th = fresh.topic_handler(base, "lidar/Cloud")
+    assert th.serialization_format == SerializationFormat.Ragged
+    assert th.ontology_tag == "tessera_probe_cloud"
+    assert_same_messages(list(th.get_data_streamer()), sorted(msgs, key=lambda m: m.timestamp_ns), "ragged")
+    assert fresh.sequence_handler(base).user_metadata == {"which": "upper"}
+    assert fresh.sequence_handler(base.lower()).user_metadata == {"which": "lower"}
+    assert not fresh.topic_exists(base, "lidar/cloud")
+    assert fresh.sequence_handler(base.lower()).topics == ["/lidar/cloud"]
