@@ -214,6 +214,16 @@ pub fn split_encapsulated(payload: &[u8]) -> Result<(&[u8], &[u8])> {
     Ok((header, body))
 }
 
+/// [`split_encapsulated`] for an owned payload: `(header, body)` share its memory (no copy).
+pub fn split_owned(payload: Vec<u8>) -> Result<(Bytes, Bytes)> {
+    let payload = Bytes::from(payload);
+    let header_len = split_encapsulated(&payload)?.0.len();
+    Ok((
+        payload.slice(8..8 + header_len),
+        payload.slice(8 + header_len..),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +306,8 @@ mod tests {
         let (h, b) = split_encapsulated(&payload).unwrap();
         assert_eq!(h.len(), 16);
         assert_eq!(b, b"BODY");
+        let (h2, b2) = split_owned(payload.clone()).unwrap();
+        assert_eq!((&h2[..], &b2[..]), (h, b));
         assert!(split_encapsulated(&payload[..10]).is_err());
     }
 }

@@ -22,7 +22,6 @@ use crate::engine::{lock, Engine};
 use crate::error::{Error, Result};
 use crate::ipc;
 use arrow_array::RecordBatch;
-use bytes::Bytes;
 use std::path::Path;
 use std::sync::Arc;
 use tessera_format::{write_chunk, ChunkOptions};
@@ -120,9 +119,9 @@ fn collect(
         if frame.kind != FrameKind::RecordBatch {
             continue;
         }
-        let (header, body) = ipc::split_encapsulated(&frame.payload)?;
+        let (header, body) = ipc::split_owned(frame.payload)?;
         p.bytes += body.len() as u64;
-        let batch = ipc::decode_batch(header, Bytes::copy_from_slice(body), schema)?;
+        let batch = ipc::decode_batch(&header, body, schema)?;
         p.batches.push(batch);
     }
     if p.first_seq == 0 || p.batches.is_empty() || (!job.force && !p.full) {

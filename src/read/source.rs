@@ -11,7 +11,6 @@ use crate::ipc;
 use crate::names::{self, TopicLocator};
 use arrow_array::{Array, Int64Array, RecordBatch, UInt32Array};
 use arrow_schema::SchemaRef;
-use bytes::Bytes;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tessera_format::{prune_time, Prune};
@@ -178,16 +177,15 @@ impl TopicData {
             if frame.kind != FrameKind::RecordBatch {
                 continue;
             }
-            let (header, body) = ipc::split_encapsulated(&frame.payload)?;
-            let batch =
-                ipc::decode_batch(header, Bytes::copy_from_slice(body), schema).map_err(|e| {
-                    Error::data_loss(format!(
-                        "topic `{}`: stored batch {} is unreadable: {}",
-                        self.locator.locator(),
-                        frame.seq,
-                        e.message
-                    ))
-                })?;
+            let (header, body) = ipc::split_owned(frame.payload)?;
+            let batch = ipc::decode_batch(&header, body, schema).map_err(|e| {
+                Error::data_loss(format!(
+                    "topic `{}`: stored batch {} is unreadable: {}",
+                    self.locator.locator(),
+                    frame.seq,
+                    e.message
+                ))
+            })?;
             if let Some(b) = filter_window(&batch, ts, window)? {
                 parts.push(b);
             }
