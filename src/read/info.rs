@@ -1,7 +1,7 @@
 //! GetFlightInfo, GetSchema and ListFlights (protocol.md §5.2-§5.6).
 
 use super::source::TopicData;
-use super::views::served_schema;
+use super::views::{served_schema, with_topic_metadata};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::flight::descriptor::{ResourceDescriptor, TicketBody, Window};
@@ -25,7 +25,10 @@ pub fn flight_info(engine: &Engine, desc: &FlightDescriptor) -> Result<FlightInf
     if trimmed.contains('/') {
         let topic = TopicData::open(engine, trimmed)?;
         let endpoint = topic_endpoint(engine, &topic, req.window)?;
-        let schema = topic.schema.as_deref().map(served_schema);
+        let schema = topic
+            .schema
+            .as_deref()
+            .map(|s| with_topic_metadata(&served_schema(s), &topic));
         let info = FlightInfo::new()
             .with_descriptor(desc.clone())
             .with_endpoint(endpoint);

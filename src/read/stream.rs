@@ -7,7 +7,7 @@
 
 use super::merge::Merge;
 use super::source::TopicData;
-use super::views::{served_schema, to_served};
+use super::views::{served_schema, to_served, with_topic_metadata};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::flight::descriptor::TicketBody;
@@ -35,7 +35,7 @@ pub fn open_merge(
     let sources = topic.sources(engine, ticket.window)?;
     let target = engine.config().target_encode_message_size;
     Ok((
-        served_schema(&stored),
+        with_topic_metadata(&served_schema(&stored), &topic),
         Merge::new(stored, ts, ticket.window, sources, target),
     ))
 }

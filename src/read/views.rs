@@ -29,6 +29,33 @@ pub fn served_schema(stored: &Schema) -> SchemaRef {
     Arc::new(Schema::new_with_metadata(fields, stored.metadata().clone()))
 }
 
+/// The 0.6.x SDK reads topic properties from schema metadata (protocol.md §10.1): the served
+/// schema of a topic FlightInfo and of a DoGet stream carries `mosaico:context = "topic"`,
+/// `mosaico:properties` (JSON: ontology tag, serialization format, row count, time range) and
+/// `mosaico:user_metadata` (the topic's JSON). The 0.7 SDK ignores schema metadata; GetSchema
+/// keeps the stored schema exactly.
+pub fn with_topic_metadata(served: &Schema, topic: &super::TopicData) -> SchemaRef {
+    let r = &topic.record;
+    let mut props = serde_json::json!({
+        "ontology_tag": r.ontology_tag,
+        "serialization_format": r.serialization_format.as_str(),
+        "message_count": r.stats.rows,
+    });
+    if let (Some(lo), Some(hi), Some(obj)) = (r.stats.ts_min, r.stats.ts_max, props.as_object_mut())
+    {
+        obj.insert("timestamp_ns_min".into(), lo.into());
+        obj.insert("timestamp_ns_max".into(), hi.into());
+    }
+    let mut meta = served.metadata().clone();
+    meta.insert("mosaico:context".to_string(), "topic".to_string());
+    meta.insert("mosaico:properties".to_string(), props.to_string());
+    meta.insert(
+        "mosaico:user_metadata".to_string(),
+        r.user_metadata.get().to_string(),
+    );
+    Arc::new(Schema::new_with_metadata(served.fields().clone(), meta))
+}
+
 /// Convert a stored batch to the served schema.
 pub fn to_served(batch: &RecordBatch, served: &SchemaRef) -> Result<RecordBatch> {
     let cols = batch

@@ -9,17 +9,6 @@ from collections import defaultdict
 
 import pytest
 
-# Known server defect (tests/python/README.md): the topic FlightInfo schema and the DoGet schema
-# carry no `mosaico:*` metadata, so 0.6.3's `_decode_schema_metadata(None)` raises
-# AttributeError ('NoneType' object has no attribute 'items').
-TOPIC_SCHEMA_METADATA = pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="server: topic FlightInfo.schema and DoGet schema lack mosaico:context/properties/"
-    "user_metadata schema metadata (protocol.md 10.1); 0.6.3 topic reads crash",
-)
-
-
 def same(got, want, what):
     assert len(got) == len(want), f"{what}: {len(got)} read, {len(want)} expected"
     for i, (g, w) in enumerate(zip(got, want)):
@@ -51,7 +40,6 @@ def test_sequence_handler(client, recording):
     assert sh.total_size_bytes > 0
 
 
-@TOPIC_SCHEMA_METADATA
 def test_topic_handlers(client, recording):
     for topic, meta in recording.topic_metadata.items():
         th = client.topic_handler(recording.name, topic)
@@ -68,7 +56,6 @@ def test_topic_handlers(client, recording):
             assert th.timestamp_ns_min is None
 
 
-@TOPIC_SCHEMA_METADATA
 def test_topic_read_back_and_window(client, recording):
     for topic in ("/imu", "/cam/jpeg"):
         th = client.topic_handler(recording.name, topic)
@@ -79,7 +66,6 @@ def test_topic_read_back_and_window(client, recording):
         same(got, recording.expected(topic, start, end), f"{topic} window")
 
 
-@TOPIC_SCHEMA_METADATA
 def test_merged_sequence_stream(client, recording):
     sh = client.sequence_handler(recording.name)
     merged = list(sh.get_data_streamer())

@@ -148,13 +148,6 @@ def test_topic_spanning_many_doget_messages(fresh):
     fresh.sequence_delete(name)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="server: DoGet responses are gzip-compressed (send_compressed(Gzip) in src/server.rs run) "
-    "for every client, since gRPC core always advertises gzip; miniz on incompressible camera "
-    "data runs at <1 MB/s in the test build, on tokio worker threads",
-)
 def test_incompressible_images_read_back_at_a_usable_rate(fresh):
     """3.7 MB of random bytes (like real camera/JPEG data) must stream back in a few seconds
     (an uncompressed DoGet of the same rows takes ~0.1 s in the debug build).
