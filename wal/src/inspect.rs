@@ -1,11 +1,12 @@
 //! Read-only analysis of a log directory, shared by recovery (`Wal::open`) and `verify_dir`.
 //!
 //! Classifies every problem as either a **torn tail** (the last segment ends in an incomplete
-//! or invalid frame, or its header write was interrupted, and nothing valid follows: the
-//! leftovers of an unsynced append that recovery may cut off) or **corruption** (data loss:
-//! anything else). The writer's protocol is what makes this sound: a segment is synced before
-//! the next one is created, and a new segment's header is synced (file and directory) before any
-//! frame is written into it, so only the last segment can legitimately be torn.
+//! or invalid frame, or in non-zero bytes behind an end-of-data marker, or its header write was
+//! interrupted, and nothing valid follows: the leftovers of an unsynced append that recovery may
+//! cut off) or **corruption** (data loss: anything else). The writer's protocol is what makes
+//! this sound: a segment is synced before the next one is created, and a new segment's header is
+//! synced (file and directory) before any frame is written into it, so only the last segment can
+//! legitimately be torn.
 
 use std::path::{Path, PathBuf};
 
@@ -189,6 +190,20 @@ pub(crate) fn analyze(storage: &dyn Storage, dir: &Path) -> Result<Analysis, Wal
                         at,
                         format!("{}, in a segment that is not the last", describe(d)),
                     ),
+                    // Non-zero leftovers behind the end marker of the last segment (no valid
+                    // frame among them): cut them, or the next append would expose them.
+                    (ScanStop::EndMarker, _) if last && nonzero_end(&bytes, at as usize) > at => {
+                        out.repair = Some((
+                            RepairKind::TruncateFrames,
+                            Truncation {
+                                segment: path.clone(),
+                                offset: at,
+                                bytes_dropped: nonzero_end(&bytes, at as usize) - at,
+                                reason: "torn tail: non-zero bytes after the end-of-data marker"
+                                    .to_owned(),
+                            },
+                        ));
+                    }
                     _ => {}
                 }
             }

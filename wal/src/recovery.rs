@@ -2,9 +2,10 @@
 //! everything recovered durable before the log reports it durable.
 //!
 //! Rules (see `inspect` for the classification):
-//! * torn or invalid tail of the **last** segment with nothing valid after it: truncated to the
-//!   end of the last valid frame (re-extended with zeros when preallocating) and reported in
-//!   [`RecoveryReport::truncated`];
+//! * torn or invalid tail of the **last** segment with nothing valid after it, including
+//!   non-zero bytes behind an end-of-data marker (a later append would expose them): truncated
+//!   to the end of the last valid frame (re-extended with zeros when preallocating) and reported
+//!   in [`RecoveryReport::truncated`];
 //! * damaged header of the last segment whose remaining bytes are all zero (an interrupted
 //!   segment creation): the header is rewritten from the file name, also reported;
 //! * anything else (an invalid frame followed by valid data, damage in an older segment, a seq

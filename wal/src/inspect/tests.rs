@@ -290,3 +290,26 @@ fn verify_reports_without_modifying() {
 
     assert!(verify_dir_with_storage(&SimStorage::new(0), Path::new("/none")).is_err());
 }
+
+/// Fuzz finding (`fuzz/corpus/wal_recovery/crash-stale-bytes-after-end-marker`): non-zero bytes
+/// behind an end-of-data marker used to survive recovery and surface as a "torn tail" at the
+/// open after the next append. Recovery cuts them; the append then reopens cleanly.
+#[test]
+fn nonzero_bytes_after_the_end_marker_are_cut() {
+    let (bytes, _) = three();
+    let end = bytes.len() as u64;
+    let mut b = bytes.clone();
+    b.resize(b.len() + 48, 0);
+    b.extend_from_slice(&[0x15, 0, 0, 0, 0x93, 0xc3, 0xff, 0xc3, 2, 0, 0, 7]);
+    let fs = fs_with(&[(1, b)]);
+    let (mut wal, report) = open(&fs).unwrap();
+    let t = report.truncated.expect("the stale bytes are reported");
+    assert_eq!((t.offset, t.bytes_dropped), (end, 48 + 12));
+    assert_eq!(fs.contents(&seg(1)).unwrap(), bytes);
+    wal.append(FrameKind::Marker, &[b"next"], Durability::Sync)
+        .unwrap();
+    drop(wal);
+    let (wal, again) = open(&fs).unwrap();
+    assert_eq!((again.frames, again.truncated), (4, None));
+    assert_eq!(payloads(&wal).len(), 4);
+}
