@@ -7,8 +7,6 @@ FlightInfo and of the DoGet stream (protocol.md 10.1).
 
 from collections import defaultdict
 
-import pytest
-
 def same(got, want, what):
     assert len(got) == len(want), f"{what}: {len(got)} read, {len(want)} expected"
     for i, (g, w) in enumerate(zip(got, want)):
