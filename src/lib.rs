@@ -11,6 +11,7 @@
 //! - [`engine`]: sequences, sessions, topics, uploads, notifications: lifecycle rules.
 //! - [`catalog`]: the fjall catalog; `keys` and `records` specify its byte layouts.
 //! - [`ipc`]: Arrow IPC messages, safe decoding, the WAL payload layout.
+//! - [`verify`]: `tessera verify`, the offline check of a data directory.
 //! - [`names`], [`ids`], [`config`], [`error`], [`blocking`]: small shared pieces.
 //! - Crates below: `tessera_wal` (write-ahead log), `tessera_format` (chunk files, stats).
 
@@ -36,6 +37,7 @@ pub mod ipc;
 pub mod names;
 pub mod read;
 pub mod server;
+pub mod verify;
 
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};

@@ -24,6 +24,13 @@ struct Cli {
 enum Command {
     /// Run the server (the default when no command is given).
     Serve(ServeArgs),
+    /// Check a data directory offline (catalog, WAL frames, chunk files, orphans); exits 1 on
+    /// any damage. Run it while no server uses the directory.
+    Verify {
+        /// The data directory to check.
+        #[arg(long, env = "TESSERA_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -72,6 +79,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(a)) => a,
+        Some(Command::Verify { data_dir }) => return verify(&data_dir),
         None => cli.serve,
     };
     let config = Config {
@@ -106,6 +114,27 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!(error = %e, "tessera stopped");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn verify(dir: &std::path::Path) -> ExitCode {
+    match tessera::verify::verify(dir) {
+        Ok(report) => {
+            print!("{}", report.render());
+            if report.errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!(
+                "tessera verify: cannot check {}: {}",
+                dir.display(),
+                e.message
+            );
+            ExitCode::from(2)
         }
     }
 }
