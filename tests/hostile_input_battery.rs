@@ -900,7 +900,6 @@ async fn reads(b: &mut Battery, c: &mut Client) {
 
 /// The first DoPut message above the decode limit: RESOURCE_EXHAUSTED, like a later one.
 #[tokio::test]
-#[ignore = "server defect: an oversize FIRST DoPut message is INVALID_ARGUMENT (\"DoPut stream failed before its first message\"), not RESOURCE_EXHAUSTED"]
 async fn oversize_first_doput_message_is_resource_exhausted() {
     let (server, _tmp) = start().await;
     let mut c = server.client().await;

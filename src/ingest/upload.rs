@@ -36,12 +36,7 @@ pub async fn do_put(
     let first = input
         .message()
         .await
-        .map_err(|s| {
-            Error::invalid(format!(
-                "DoPut stream failed before its first message: {}.",
-                s.message()
-            ))
-        })?
+        .map_err(|s| stream_error(&s))?
         .ok_or_else(|| {
             Error::invalid("DoPut stream is empty; send the descriptor and schema first.")
         })?;
