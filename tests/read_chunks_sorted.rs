@@ -71,8 +71,11 @@ async fn read(c: &mut Client, locator: &str, w: Window) -> (Value, Option<Record
         batches.iter().all(|b| b.num_rows() > 0),
         "never a 0-row batch"
     );
-    let merged = (!batches.is_empty())
-        .then(|| arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap());
+    // Compare data under the stored schema: the served schema adds `mosaico:*` metadata.
+    let merged = (!batches.is_empty()).then(|| {
+        let all = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
+        RecordBatch::try_new(imu_schema(), all.columns().to_vec()).unwrap()
+    });
     (app, merged)
 }
 

@@ -28,7 +28,7 @@ pub fn flight_info(engine: &Engine, desc: &FlightDescriptor) -> Result<FlightInf
         let schema = topic
             .schema
             .as_deref()
-            .map(|s| with_topic_metadata(&served_schema(s), &topic));
+            .map(|s| with_topic_metadata(&served_schema(s), &topic, whole_topic(&topic)));
         let info = FlightInfo::new()
             .with_descriptor(desc.clone())
             .with_endpoint(endpoint);
@@ -96,6 +96,12 @@ fn sequence_info(
     );
     info.try_with_schema(&schema)
         .map_err(|e| Error::internal(format!("cannot encode schema: {e}.")))
+}
+
+/// Row count and time range of the whole topic.
+pub fn whole_topic(topic: &TopicData) -> (u64, Option<i64>, Option<i64>) {
+    let st = topic.record.stats;
+    (st.rows, st.ts_min, st.ts_max)
 }
 
 fn interval(lo: Option<i64>, hi: Option<i64>) -> Value {

@@ -34,8 +34,13 @@ pub fn open_merge(
     let ts = topic.ts_index()?.unwrap_or(0);
     let sources = topic.sources(engine, ticket.window)?;
     let target = engine.config().target_encode_message_size;
+    let rows = if ticket.window.is_bounded() {
+        topic.window_summary(engine, ticket.window)?
+    } else {
+        super::info::whole_topic(&topic)
+    };
     Ok((
-        with_topic_metadata(&served_schema(&stored), &topic),
+        with_topic_metadata(&served_schema(&stored), &topic, rows),
         Merge::new(stored, ts, ticket.window, sources, target),
     ))
 }

@@ -33,16 +33,20 @@ pub fn served_schema(stored: &Schema) -> SchemaRef {
 /// schema of a topic FlightInfo and of a DoGet stream carries `mosaico:context = "topic"`,
 /// `mosaico:properties` (JSON: ontology tag, serialization format, row count, time range) and
 /// `mosaico:user_metadata` (the topic's JSON). The 0.7 SDK ignores schema metadata; GetSchema
-/// keeps the stored schema exactly.
-pub fn with_topic_metadata(served: &Schema, topic: &super::TopicData) -> SchemaRef {
+/// keeps the stored schema exactly. `rows` is `(count, min, max)` of what is served: the whole
+/// topic, or the requested window.
+pub fn with_topic_metadata(
+    served: &Schema,
+    topic: &super::TopicData,
+    rows: (u64, Option<i64>, Option<i64>),
+) -> SchemaRef {
     let r = &topic.record;
     let mut props = serde_json::json!({
         "ontology_tag": r.ontology_tag,
         "serialization_format": r.serialization_format.as_str(),
-        "message_count": r.stats.rows,
+        "message_count": rows.0,
     });
-    if let (Some(lo), Some(hi), Some(obj)) = (r.stats.ts_min, r.stats.ts_max, props.as_object_mut())
-    {
+    if let (Some(lo), Some(hi), Some(obj)) = (rows.1, rows.2, props.as_object_mut()) {
         obj.insert("timestamp_ns_min".into(), lo.into());
         obj.insert("timestamp_ns_max".into(), hi.into());
     }

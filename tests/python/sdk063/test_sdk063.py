@@ -96,15 +96,6 @@ def test_update_and_delete(client, recording):
     assert name not in client.list_sequences()
 
 
-WINDOW_STATS = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="server: a windowed DoGet's mosaico:properties carry the whole topic's "
-    "message_count/timestamp_ns_min/max instead of the window's (src/read/stream.rs open_merge)",
-)
-
-
-@WINDOW_STATS
 def test_windowed_streamer_reports_the_window(client, recording):
     """0.6.3 takes a streamer's msg_count and min/max from the DoGet schema metadata; for a
     window they must describe the rows streamed (0.7.0 reports the same from time_window_info)."""
@@ -122,7 +113,6 @@ def test_windowed_streamer_reports_the_window(client, recording):
     same(list(streamer), want, "window")
 
 
-@WINDOW_STATS
 def test_windowed_sequence_streamer_reports_the_window(client, recording):
     ts = [m.timestamp_ns for m in recording.expected("/imu")]
     start, end = ts[10], ts[40]
