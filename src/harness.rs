@@ -34,10 +34,10 @@ use arrow_flight::FlightDescriptor;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bytes::Bytes;
 use serde_json::{json, value::RawValue, Value};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock};
 use tessera_format::{ChunkOptions, ChunkReader, ChunkStats, Compression, Prune};
 use tessera_wal::{
     decode_frame, encode_header, frame_len, scan_segment_bytes, segment_file_name, AfterStop,
@@ -67,21 +67,35 @@ pub const TARGETS: &[(&str, Target)] = &[
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    static CHECKING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Replace the panic hook by one that only records the message (per thread). Panics the code
-/// under test catches itself then stay quiet and non-fatal; [`run_checked`] reports the rest.
+/// Install (once per process) a panic hook that, while [`run_checked`] runs a target on this
+/// thread, only records the message: panics the code under test catches itself then stay
+/// quiet and non-fatal, and [`run_checked`] reports the rest. Other panics go to the previous
+/// hook as usual.
 pub fn install_panic_hook() {
-    std::panic::set_hook(Box::new(|info| {
-        let msg = info.to_string();
-        LAST_PANIC.with(|p| *p.borrow_mut() = Some(msg));
-    }));
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if CHECKING.with(Cell::get) {
+                let msg = info.to_string();
+                LAST_PANIC.with(|p| *p.borrow_mut() = Some(msg));
+            } else {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// Run `target` on `data`; `Err(message)` if a panic escaped it (a violated invariant).
 pub fn run_checked(target: Target, data: &[u8]) -> Result<(), String> {
     LAST_PANIC.with(|p| p.borrow_mut().take());
-    match catch_unwind(AssertUnwindSafe(|| target(data))) {
+    CHECKING.with(|c| c.set(true));
+    let outcome = catch_unwind(AssertUnwindSafe(|| target(data)));
+    CHECKING.with(|c| c.set(false));
+    match outcome {
         Ok(()) => Ok(()),
         Err(_) => Err(LAST_PANIC
             .with(|p| p.borrow_mut().take())
