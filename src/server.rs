@@ -38,6 +38,9 @@ pub async fn run(
         .initial_stream_window_size(Some(16 << 20))
         .initial_connection_window_size(Some(64 << 20))
         .tcp_nodelay(true)
+        .layer(tower::util::MapResponseLayer::new(
+            crate::flight::limits::oversize_is_resource_exhausted,
+        ))
         .add_service(service)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
             let _ = done_rx.await;

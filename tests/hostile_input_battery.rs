@@ -913,7 +913,6 @@ async fn oversize_first_doput_message_is_resource_exhausted() {
 
 /// An action body above the decode limit: RESOURCE_EXHAUSTED naming the limit (§1.4).
 #[tokio::test]
-#[ignore = "server defect: an oversize request is OUT_OF_RANGE (tonic default), not RESOURCE_EXHAUSTED"]
 async fn oversize_action_is_resource_exhausted() {
     let (server, _tmp) = start().await;
     let mut c = server.client().await;

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod descriptor;
+pub mod limits;
 pub mod service;
 
 pub use service::TesseraFlight;
