@@ -59,8 +59,15 @@ pub fn message_kind(header: &[u8]) -> Result<MessageKind> {
     })
 }
 
-/// Decode a schema message flatbuffer.
+/// Decode a schema message flatbuffer into its canonical form: the schema as arrow-ipc's
+/// writer re-encodes it (e.g. an explicit empty timezone becomes none), so what the server
+/// stores, serves and compares on resume is one and the same schema.
 pub fn decode_schema(header: &[u8]) -> Result<Schema> {
+    let raw = decode_schema_once(header)?;
+    decode_schema_once(&schema_header(&raw))
+}
+
+fn decode_schema_once(header: &[u8]) -> Result<Schema> {
     let msg = root_as_message(header).map_err(bad)?;
     let fb = msg
         .header_as_schema()

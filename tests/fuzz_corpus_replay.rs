@@ -131,7 +131,7 @@ fn replay_descriptors() {
 
 /// Open defects found by fuzzing; `fuzz/defects/README.md` has the analysis of each.
 #[test]
-#[ignore = "server defect: a schema with an explicit empty timezone does not survive the server's re-encoding (the resumed upload is ABORTED)"]
+#[ignore = "replays fuzz/defects: inputs of open defects (none open now)"]
 fn known_defects_are_fixed() {
     let mut failures = Vec::new();
     for entry in std::fs::read_dir(defects_root()).unwrap() {

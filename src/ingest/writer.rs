@@ -108,17 +108,23 @@ impl TopicWriter {
     fn schema_message(&mut self, header: &[u8]) -> Result<()> {
         let schema = Arc::new(ipc::decode_schema(header)?);
         if let Some((known, _)) = &self.schema {
-            // Resuming an upload: the new stream's schema must be the stored one.
-            if self.schema_seen || **known != *schema {
+            if self.schema_seen {
                 return Err(Error::new(
                     ErrorKind::Aborted,
                     format!(
-                        "topic `{}` takes one schema, sent once at the start of the stream; got {} after {}.",
-                        self.locator(),
-                        describe(&schema),
-                        describe(known)
+                        "a DoPut stream carries one schema message, at its start; topic `{}` got a second one.",
+                        self.locator()
                     ),
                 ));
+            }
+            // Resuming an upload: the new stream's schema must be the stored one.
+            if **known != *schema {
+                return Err(Error::invalid(format!(
+                    "topic `{}` stores the schema {}; this stream sent {}. A resumed upload must use the same schema.",
+                    self.locator(),
+                    describe(known),
+                    describe(&schema)
+                )));
             }
             self.schema_seen = true;
             return Ok(());
