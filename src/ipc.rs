@@ -231,6 +231,22 @@ pub fn split_owned(payload: Vec<u8>) -> Result<(Bytes, Bytes)> {
     ))
 }
 
+/// Decode a stored WAL frame payload (a record batch message) against the topic schema;
+/// returns the batch and its IPC body size. Stored frames were validated when written, so any
+/// failure here is DataLoss naming the frame.
+pub fn decode_stored_batch(
+    seq: u64,
+    payload: Vec<u8>,
+    schema: &SchemaRef,
+) -> Result<(RecordBatch, u64)> {
+    let lost =
+        |e: Error| Error::data_loss(format!("stored batch {seq} is unreadable: {}", e.message));
+    let (header, body) = split_owned(payload).map_err(lost)?;
+    let body_len = body.len() as u64;
+    let batch = decode_batch(&header, body, schema).map_err(lost)?;
+    Ok((batch, body_len))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

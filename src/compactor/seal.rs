@@ -119,9 +119,8 @@ fn collect(
         if frame.kind != FrameKind::RecordBatch {
             continue;
         }
-        let (header, body) = ipc::split_owned(frame.payload)?;
-        p.bytes += body.len() as u64;
-        let batch = ipc::decode_batch(&header, body, schema)?;
+        let (batch, body_len) = ipc::decode_stored_batch(frame.seq, frame.payload, schema)?;
+        p.bytes += body_len;
         p.batches.push(batch);
     }
     if p.first_seq == 0 || p.batches.is_empty() || (!job.force && !p.full) {

@@ -258,15 +258,7 @@ pub fn rescan_stats(frames: WalReader, schema: &SchemaRef, ts_index: usize) -> R
         if frame.kind != FrameKind::RecordBatch {
             continue;
         }
-        let seq = frame.seq;
-        let (header, body) = ipc::split_owned(frame.payload)?;
-        let body_len = body.len() as u64;
-        let batch = ipc::decode_batch(&header, body, schema).map_err(|e| {
-            Error::new(
-                ErrorKind::DataLoss,
-                format!("stored batch {seq}: {}", e.message),
-            )
-        })?;
+        let (batch, body_len) = ipc::decode_stored_batch(frame.seq, frame.payload, schema)?;
         let range = ipc::time_range(&batch, ts_index)?;
         stats.add(batch.num_rows() as u64, body_len, range);
     }

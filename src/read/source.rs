@@ -177,15 +177,10 @@ impl TopicData {
             if frame.kind != FrameKind::RecordBatch {
                 continue;
             }
-            let (header, body) = ipc::split_owned(frame.payload)?;
-            let batch = ipc::decode_batch(&header, body, schema).map_err(|e| {
-                Error::data_loss(format!(
-                    "topic `{}`: stored batch {} is unreadable: {}",
-                    self.locator.locator(),
-                    frame.seq,
-                    e.message
-                ))
-            })?;
+            let (batch, _) =
+                ipc::decode_stored_batch(frame.seq, frame.payload, schema).map_err(|e| {
+                    Error::data_loss(format!("topic `{}`: {}", self.locator.locator(), e.message))
+                })?;
             if let Some(b) = filter_window(&batch, ts, window)? {
                 parts.push(b);
             }
