@@ -26,7 +26,7 @@ use crate::engine::{Engine, NewTopic};
 use crate::error::{Error, ErrorKind};
 use crate::flight::actions;
 use crate::flight::descriptor::{PutDescriptor, ResourceDescriptor, TicketBody, Window};
-use crate::ingest::{rescan_stats, TopicWriter};
+use crate::ingest::TopicWriter;
 use crate::ipc::{self, MessageKind};
 use crate::{names, Config};
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
@@ -1122,9 +1122,11 @@ pub fn doput(data: &[u8]) {
         record.stats, stats,
         "saved statistics differ from the accepted batches"
     );
-    if let Some((s, idx)) = &schema {
-        let reader = crate::engine::lock(&wal).expect("wal lock").reader(1);
-        let rescanned = rescan_stats(reader, s, *idx).expect("stored batches rescan");
+    if schema.is_some() {
+        let rescanned = engine
+            .stored_stats(&record.id)
+            .expect("stored batches rescan")
+            .expect("a stored schema");
         assert_eq!(rescanned, stats);
     }
     let guard = engine

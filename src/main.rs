@@ -54,6 +54,10 @@ struct ServeArgs {
     /// zstd level of chunk files (0 stores them uncompressed).
     #[arg(long, env = "TESSERA_ZSTD_LEVEL", default_value_t = 1)]
     zstd_level: i32,
+    /// Size of one WAL segment file in MiB; sealed data is reclaimed a whole segment at a time.
+    #[arg(long, env = "TESSERA_WAL_SEGMENT_MIB", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    wal_segment_mib: u64,
 }
 
 fn parse_sync(s: &str) -> Result<SyncMode, String> {
@@ -89,6 +93,7 @@ fn main() -> ExitCode {
         max_decode_message_size: args.max_message_mib << 20,
         max_encode_message_size: args.max_message_mib << 20,
         chunk_size_bytes: args.chunk_size_mib << 20,
+        wal_segment_bytes: args.wal_segment_mib << 20,
         max_unsealed_bytes: 4 * (args.chunk_size_mib << 20),
         chunk_compression: if args.zstd_level == 0 {
             Compression::None

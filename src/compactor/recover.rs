@@ -1,13 +1,16 @@
-//! Startup recovery of sealing: remove leftovers of interrupted seals and queue every topic
-//! that still has unsealed WAL data.
+//! Startup recovery of sealing: remove leftovers of interrupted seals, recount the data of
+//! uploads a crash interrupted, and queue every topic that still has unsealed WAL data.
 
 use super::SealJob;
+use crate::catalog::records::{TopicRecord, TopicState};
 use crate::engine::Engine;
 use crate::error::Result;
 use std::collections::HashSet;
 
 /// For every topic: delete `*.tmp` and chunk files the catalog does not name (seals
-/// interrupted before their catalog commit), then queue a forced seal.
+/// interrupted before their catalog commit); for an upload left `uploading`, replace the
+/// statistics in its record (written only when a DoPut ends) by a recount of what it stores;
+/// then queue a forced seal.
 pub fn recover_all(engine: &Engine) -> Result<()> {
     let cat = engine.catalog();
     for (seq, _) in cat.sequences()? {
@@ -33,6 +36,9 @@ pub fn recover_all(engine: &Engine) -> Result<()> {
                     super::seal::sync_dir(&dir)?;
                 }
             }
+            if rec.state == TopicState::Uploading {
+                recount(engine, &seq, &topic, &rec)?;
+            }
             if cat.schema(&rec.id)?.is_some() {
                 engine.compactor().request(SealJob {
                     sequence: seq.clone(),
@@ -44,4 +50,25 @@ pub fn recover_all(engine: &Engine) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Store the recounted statistics of an interrupted upload, if they changed.
+fn recount(engine: &Engine, seq: &str, topic: &str, rec: &TopicRecord) -> Result<()> {
+    let Some(stats) = engine.stored_stats(&rec.id)? else {
+        return Ok(());
+    };
+    if stats == rec.stats {
+        return Ok(());
+    }
+    tracing::info!(sequence = %seq, topic = %topic, rows = stats.rows, batches = stats.batches,
+        "interrupted upload: recovered rows recounted");
+    engine.catalog().write(|tx| {
+        if let Some(mut current) = tx.read().topic(seq, topic)? {
+            if current.id == rec.id {
+                current.stats = stats;
+                tx.put_topic(seq, topic, &current)?;
+            }
+        }
+        Ok(())
+    })
 }

@@ -139,6 +139,8 @@ fn seal_one(engine: &Engine, job: &SealJob) -> Result<Option<bool>> {
     let Some(p) = collect(engine, job, &schema, from)? else {
         return Ok(None);
     };
+    tracing::debug!(sequence = %job.sequence, topic = %job.topic, first_seq = p.first_seq,
+        last_seq = p.last_seq, "sealing chunk");
     let dir = engine.topic_dir(&job.id).join("chunks");
     std::fs::create_dir_all(&dir)?;
     let name = chunk_file_name(p.first_seq);

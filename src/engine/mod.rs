@@ -13,6 +13,7 @@ mod metadata;
 mod notifications;
 mod sequences;
 mod sessions;
+mod stored;
 mod topics;
 mod uploads;
 

@@ -4,4 +4,4 @@ mod upload;
 mod writer;
 
 pub use upload::do_put;
-pub use writer::{rescan_stats, TopicWriter};
+pub use writer::TopicWriter;

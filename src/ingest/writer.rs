@@ -14,7 +14,7 @@ use arrow_schema::SchemaRef;
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Instant;
-use tessera_wal::{Durability, FrameKind, WalReader};
+use tessera_wal::{Durability, FrameKind};
 
 /// Longest a writer waits for the compactor before going on (and logging).
 const BACKPRESSURE_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -46,15 +46,15 @@ pub struct TopicWriter {
 }
 
 impl TopicWriter {
-    /// Start writing; on resume, recover the statistics of what the WAL already holds.
+    /// Start writing; on resume, recover the statistics of what the topic already stores
+    /// (sealed chunks and WAL tail).
     pub fn new(engine: Arc<Engine>, guard: UploadGuard, ack: bool) -> Result<Self> {
         let mut schema = None;
         let mut stats = DataStats::default();
         if let Some(header) = &guard.stored_schema {
             let s = Arc::new(ipc::decode_schema(header)?);
             let idx = ipc::check_schema(&s)?;
-            let reader = lock(&guard.wal)?.reader(1);
-            stats = rescan_stats(reader, &s, idx)?;
+            stats = engine.stored_stats(&guard.record.id)?.unwrap_or_default();
             schema = Some((s, idx));
         }
         Ok(TopicWriter {
@@ -248,19 +248,4 @@ fn describe(schema: &arrow_schema::Schema) -> String {
         .map(|f| format!("{}: {}", f.name(), f.data_type()))
         .collect();
     format!("[{}]", fields.join(", "))
-}
-
-/// Recompute a topic's statistics from its WAL (after a crash, or to resume an upload).
-pub fn rescan_stats(frames: WalReader, schema: &SchemaRef, ts_index: usize) -> Result<DataStats> {
-    let mut stats = DataStats::default();
-    for frame in frames {
-        let frame = frame?;
-        if frame.kind != FrameKind::RecordBatch {
-            continue;
-        }
-        let (batch, body_len) = ipc::decode_stored_batch(frame.seq, frame.payload, schema)?;
-        let range = ipc::time_range(&batch, ts_index)?;
-        stats.add(batch.num_rows() as u64, body_len, range);
-    }
-    Ok(stats)
 }
