@@ -70,6 +70,11 @@ pub enum FormatError {
     #[error("invalid chunk options: {0}")]
     InvalidOptions(String),
 
+    /// [`crate::ChunkWriter::push`] was given rows earlier than rows already written, or not
+    /// ordered by `timestamp_ns` within the batch. Nothing of that batch was written.
+    #[error("rows out of timestamp order: {0}")]
+    Unordered(String),
+
     /// `write_chunk` was given zero rows; a chunk always holds at least one row.
     #[error("cannot write a chunk with zero rows")]
     EmptyChunk,

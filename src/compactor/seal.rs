@@ -3,9 +3,12 @@
 //! 1. Snapshot: `sealed_upto` = the largest `last_seq` of the topic's chunk records (0 if
 //!    none); read durable frames (`seq <= durable_seq`) after it, up to one chunk's worth
 //!    (`chunk_size_bytes` of Arrow body bytes).
-//! 2. Write `chunks/<first_seq>.chunk.tmp` (sorted by `timestamp_ns`, stable; zstd; fsynced by
-//!    `tessera_format::write_chunk`). A stale `.tmp` from a crash is removed first.
-//! 3. Rename it to `chunks/<first_seq>.chunk`; fsync the `chunks/` directory.
+//! 2. Write `chunks/sealing.chunk.tmp` (a stale one from a crash is removed first), fsynced
+//!    before step 3. Rows in time order (the usual case) are streamed frame by frame through
+//!    `tessera_format::ChunkWriter`: memory is one frame, not one chunk. At the first frame out
+//!    of order the file is dropped and the range is collected, sorted (stable) and written by
+//!    `tessera_format::write_chunk`. Either way the bytes are zstd blocks with a crc32 each.
+//! 3. Rename it to `chunks/<first_seq>.chunk` (first frame of the range); fsync `chunks/`.
 //! 4. Commit the chunk record (skip index) to the catalog in one batch, `SyncAll`, under the
 //!    topic's seal gate (so readers see either the old state or the new one, never both).
 //! 5. Reclaim WAL segments whose frames are all `<= last_seq` (still under the gate).
@@ -24,7 +27,7 @@ use crate::ipc;
 use arrow_array::RecordBatch;
 use std::path::Path;
 use std::sync::Arc;
-use tessera_format::{write_chunk, ChunkOptions};
+use tessera_format::{write_chunk, ChunkOptions, ChunkWriter, FormatError};
 use tessera_wal::FrameKind;
 
 /// Seal as many full chunks as are waiting (and, with `force`, the rest). Returns the number
@@ -75,58 +78,160 @@ pub fn sealed_upto(engine: &Engine, topic_id: &uuid::Uuid) -> Result<u64> {
         .unwrap_or(0))
 }
 
-struct Pending {
+/// The WAL range a chunk covers and how it was written.
+struct Written {
+    first_seq: u64,
+    last_seq: u64,
+    /// Arrow body bytes sealed.
+    bytes: u64,
+    /// A chunk's worth was available (more may be waiting).
+    full: bool,
+    meta: tessera_format::ChunkMeta,
+}
+
+/// Frames of one seal: durable, after `from`, up to one chunk's worth of body bytes.
+struct Scan {
+    reader: tessera_wal::WalReader,
+    durable: u64,
+    limit: u64,
     first_seq: u64,
     last_seq: u64,
     bytes: u64,
-    batches: Vec<RecordBatch>,
     full: bool,
 }
 
-/// Step 1: collect up to one chunk of durable, unsealed batches.
-fn collect(
+impl Scan {
+    fn new(engine: &Engine, job: &SealJob, from: u64) -> Result<Scan> {
+        let wal = engine.wal(&job.id)?;
+        let (reader, durable) = {
+            let w = lock(&wal)?;
+            (w.reader(from), w.durable_seq())
+        };
+        Ok(Scan {
+            reader,
+            durable,
+            limit: engine.config().chunk_size_bytes,
+            first_seq: 0,
+            last_seq: 0,
+            bytes: 0,
+            full: false,
+        })
+    }
+
+    /// The next record batch of this chunk, `None` when the chunk is complete.
+    fn next_batch(&mut self, schema: &arrow_schema::SchemaRef) -> Result<Option<RecordBatch>> {
+        loop {
+            if self.bytes >= self.limit {
+                self.full = true;
+                return Ok(None);
+            }
+            let Some(frame) = self.reader.next() else {
+                return Ok(None);
+            };
+            let frame = frame?;
+            if frame.seq > self.durable {
+                return Ok(None);
+            }
+            if self.first_seq == 0 {
+                self.first_seq = frame.seq;
+            }
+            self.last_seq = frame.seq;
+            if frame.kind != FrameKind::RecordBatch {
+                continue;
+            }
+            let (batch, body_len) = ipc::decode_stored_batch(frame.seq, frame.payload, schema)?;
+            self.bytes += body_len;
+            return Ok(Some(batch));
+        }
+    }
+
+    /// Whether a whole chunk's worth was scanned.
+    fn is_full(&self) -> bool {
+        self.full || self.bytes >= self.limit
+    }
+
+    /// Whether what was scanned should become a chunk now.
+    fn worth_sealing(&self, force: bool) -> bool {
+        self.first_seq != 0 && (force || self.is_full())
+    }
+
+    fn written(&self, meta: tessera_format::ChunkMeta) -> Written {
+        Written {
+            first_seq: self.first_seq,
+            last_seq: self.last_seq,
+            bytes: self.bytes,
+            full: self.is_full(),
+            meta,
+        }
+    }
+}
+
+/// Steps 1-2 for rows arriving in time order (the usual case: a sensor's clock): each WAL
+/// frame is decoded and appended to the chunk file at once, so memory is one frame, not one
+/// chunk. `Ok(None)`: nothing worth sealing; `Ok(Some(Err(Unordered)))`: rows out of order,
+/// seal with [`write_sorting`] instead.
+fn write_streaming(
     engine: &Engine,
     job: &SealJob,
     schema: &arrow_schema::SchemaRef,
     from: u64,
-) -> Result<Option<Pending>> {
-    let limit = engine.config().chunk_size_bytes;
-    let wal = engine.wal(&job.id)?;
-    let (reader, durable) = {
-        let w = lock(&wal)?;
-        (w.reader(from), w.durable_seq())
-    };
-    let mut p = Pending {
-        first_seq: 0,
-        last_seq: 0,
-        bytes: 0,
-        batches: Vec::new(),
-        full: false,
-    };
-    for frame in reader {
-        let frame = frame?;
-        if frame.seq > durable {
-            break;
-        }
-        if p.bytes >= limit {
-            p.full = true;
-            break;
-        }
-        if p.first_seq == 0 {
-            p.first_seq = frame.seq;
-        }
-        p.last_seq = frame.seq;
-        if frame.kind != FrameKind::RecordBatch {
+    tmp: &Path,
+    opts: &ChunkOptions,
+) -> Result<Option<std::result::Result<Written, Unordered>>> {
+    let mut scan = Scan::new(engine, job, from)?;
+    let mut writer: Option<ChunkWriter> = None;
+    while let Some(batch) = scan.next_batch(schema)? {
+        if batch.num_rows() == 0 {
             continue;
         }
-        let (batch, body_len) = ipc::decode_stored_batch(frame.seq, frame.payload, schema)?;
-        p.bytes += body_len;
-        p.batches.push(batch);
+        let w = match writer.as_mut() {
+            Some(w) => w,
+            None => {
+                writer.insert(ChunkWriter::create(tmp, schema, opts).map_err(chunk_error(tmp))?)
+            }
+        };
+        match w.push(&batch) {
+            Ok(()) => {}
+            Err(FormatError::Unordered(_)) => return Ok(Some(Err(Unordered))),
+            Err(e) => return Err(chunk_error(tmp)(e)),
+        }
     }
-    if p.first_seq == 0 || p.batches.is_empty() || (!job.force && !p.full) {
+    let Some(w) = writer else {
+        return Ok(None);
+    };
+    if !scan.worth_sealing(job.force) {
+        return Ok(None); // dropping the writer removes the partial file
+    }
+    let meta = w.finish().map_err(chunk_error(tmp))?;
+    Ok(Some(Ok(scan.written(meta))))
+}
+
+/// Rows of this chunk are not in time order: seal it with [`write_sorting`].
+struct Unordered;
+
+/// Steps 1-2 for rows out of time order: collect the chunk's batches, sort, write.
+fn write_sorting(
+    engine: &Engine,
+    job: &SealJob,
+    schema: &arrow_schema::SchemaRef,
+    from: u64,
+    tmp: &Path,
+    opts: &ChunkOptions,
+) -> Result<Option<Written>> {
+    let mut scan = Scan::new(engine, job, from)?;
+    let mut batches = Vec::new();
+    while let Some(batch) = scan.next_batch(schema)? {
+        batches.push(batch);
+    }
+    if batches.is_empty() || !scan.worth_sealing(job.force) {
         return Ok(None);
     }
-    Ok(Some(p))
+    let meta = write_chunk(tmp, schema, &batches, opts).map_err(chunk_error(tmp))?;
+    Ok(Some(scan.written(meta)))
+}
+
+fn chunk_error(path: &Path) -> impl Fn(FormatError) -> Error + '_ {
+    move |e| Error::internal(format!("cannot write chunk {}: {e}.", path.display()))
 }
 
 fn seal_one(engine: &Engine, job: &SealJob) -> Result<Option<bool>> {
@@ -136,30 +241,44 @@ fn seal_one(engine: &Engine, job: &SealJob) -> Result<Option<bool>> {
     };
     let schema = Arc::new(ipc::decode_schema(&header)?);
     let from = sealed_upto(engine, &job.id)? + 1;
-    let Some(p) = collect(engine, job, &schema, from)? else {
-        return Ok(None);
-    };
-    tracing::debug!(sequence = %job.sequence, topic = %job.topic, first_seq = p.first_seq,
-        last_seq = p.last_seq, "sealing chunk");
     let dir = engine.topic_dir(&job.id).join("chunks");
     std::fs::create_dir_all(&dir)?;
-    let name = chunk_file_name(p.first_seq);
-    let final_path = dir.join(&name);
-    let tmp = dir.join(format!("{name}.tmp"));
-    // Step 2.
+    // The file is named after the first frame of the range, which is `from` unless frames
+    // before it were reclaimed; name it once the range is known.
+    let tmp = dir.join("sealing.chunk.tmp");
+    // Step 2 starts from a clean slate: a stale `.tmp` from a crash is removed.
     remove_if_exists(&tmp)?;
     let opts = ChunkOptions {
         compression: engine.config().chunk_compression,
         ..ChunkOptions::default()
     };
-    let meta = write_chunk(&tmp, &schema, &p.batches, &opts)
-        .map_err(|e| Error::internal(format!("cannot write chunk {}: {e}.", tmp.display())))?;
+    tracing::debug!(sequence = %job.sequence, topic = %job.topic, from, "sealing chunk");
+    let written = match write_streaming(engine, job, &schema, from, &tmp, &opts)? {
+        None => return Ok(None),
+        Some(Ok(w)) => w,
+        Some(Err(Unordered)) => {
+            remove_if_exists(&tmp)?;
+            match write_sorting(engine, job, &schema, from, &tmp, &opts)? {
+                None => return Ok(None),
+                Some(w) => w,
+            }
+        }
+    };
+    let Written {
+        first_seq,
+        last_seq,
+        bytes,
+        full,
+        meta,
+    } = written;
+    let name = chunk_file_name(first_seq);
+    let final_path = dir.join(&name);
     // Step 3.
     std::fs::rename(&tmp, &final_path)?;
     sync_dir(&dir)?;
     let record = ChunkRecord {
-        first_seq: p.first_seq,
-        last_seq: p.last_seq,
+        first_seq,
+        last_seq,
         file_len: meta.file_len,
         stats: meta.stats,
     };
@@ -183,12 +302,12 @@ fn seal_one(engine: &Engine, job: &SealJob) -> Result<Option<bool>> {
         remove_if_exists(&final_path)?;
         return Ok(None);
     }
-    engine.compactor().sub_unsealed(job.id, p.bytes);
+    engine.compactor().sub_unsealed(job.id, bytes);
     let wal = engine.wal(&job.id)?;
-    let reclaimed = lock(&wal)?.reclaim_before(p.last_seq + 1)?;
+    let reclaimed = lock(&wal)?.reclaim_before(last_seq + 1)?;
     tracing::info!(sequence = %job.sequence, topic = %job.topic, chunk = %name,
         rows = record.stats.row_count, bytes = record.file_len, wal_segments_reclaimed = reclaimed, "chunk sealed");
-    Ok(Some(p.full))
+    Ok(Some(full))
 }
 
 fn remove_if_exists(path: &Path) -> Result<()> {

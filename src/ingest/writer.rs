@@ -38,6 +38,8 @@ pub struct TopicWriter {
     stats: DataStats,
     ack: bool,
     unsynced_bytes: u64,
+    /// The topic's unsealed durable bytes, as of this stream's last sync.
+    unsealed: u64,
     last_sync: Instant,
     /// Appended in this stream (not yet necessarily durable).
     appended: Durable,
@@ -65,6 +67,7 @@ impl TopicWriter {
             stats,
             ack,
             unsynced_bytes: 0,
+            unsealed: 0,
             last_sync: Instant::now(),
             appended: Durable::default(),
             durable: Durable::default(),
@@ -162,7 +165,6 @@ impl TopicWriter {
             )?;
             self.stats.add(rows, body_len, range);
             self.unsynced_bytes += body_len;
-            self.account_unsealed(body_len)?;
         }
         self.appended.batches += 1;
         self.appended.rows += rows;
@@ -173,18 +175,19 @@ impl TopicWriter {
                 self.last_sync.elapsed().as_millis() >= u128::from(interval_ms)
             }
         } || self.unsynced_bytes >= cfg.sync_every_bytes;
-        if due {
+        let acked = if due {
             self.sync()?;
-            if self.ack {
-                return Ok(Some(self.durable));
-            }
-        }
-        Ok(None)
+            self.ack.then_some(self.durable)
+        } else {
+            None
+        };
+        self.hold_back()?;
+        Ok(acked)
     }
 
-    /// Report unsealed bytes to the compactor; queue a seal at a chunk's worth; wait (bounded)
-    /// while too much is unsealed.
-    fn account_unsealed(&mut self, bytes: u64) -> Result<()> {
+    /// Report newly durable bytes to the compactor (it seals only durable frames, so a seal
+    /// requested here finds a whole chunk) and queue a seal at a chunk's worth.
+    fn account_durable(&mut self, bytes: u64) {
         let engine = Arc::clone(&self.engine);
         let cfg = engine.config();
         let id = self.guard.record.id;
@@ -193,20 +196,37 @@ impl TopicWriter {
         if unsealed >= cfg.chunk_size_bytes {
             self.engine.request_seal(&self.guard, false);
         }
-        if unsealed > cfg.max_unsealed_bytes {
-            // The compactor only seals durable frames: make ours durable before waiting.
-            self.sync()?;
-            compactor.wait_below(id, cfg.max_unsealed_bytes, BACKPRESSURE_MAX_WAIT);
+        self.unsealed = unsealed;
+    }
+
+    /// Back-pressure: while the topic has more than `max_unsealed_bytes` not yet sealed, make
+    /// ours durable (the compactor seals only durable frames) and wait, bounded, for it.
+    fn hold_back(&mut self) -> Result<()> {
+        let engine = Arc::clone(&self.engine);
+        let max = engine.config().max_unsealed_bytes;
+        if self.unsealed + self.unsynced_bytes <= max {
+            return Ok(());
         }
+        if self.unsynced_bytes > 0 {
+            self.sync()?;
+        }
+        let id = self.guard.record.id;
+        engine
+            .compactor()
+            .wait_below(id, max, BACKPRESSURE_MAX_WAIT);
+        self.unsealed = engine.compactor().add_unsealed(id, 0);
         Ok(())
     }
 
     /// fsync everything appended so far.
     pub fn sync(&mut self) -> Result<Durable> {
         lock(&self.guard.wal)?.sync()?;
-        self.unsynced_bytes = 0;
+        let newly = std::mem::take(&mut self.unsynced_bytes);
         self.last_sync = Instant::now();
         self.durable = self.appended;
+        if newly > 0 {
+            self.account_durable(newly);
+        }
         Ok(self.durable)
     }
 

@@ -2,7 +2,7 @@
 //! reader can check any row it gets back without keeping what was sent.
 //!
 //! Batch `b` of a topic holds `rows` rows with timestamps `b * BATCH_SPAN + j` (`j < rows`),
-//! written in descending order (so sealing has to sort). Read back in time order, a topic
+//! in ascending order for odd topics and descending for even ones (so sealing has to sort). Read back in time order, a topic
 //! holding batches `0..k` is exactly the concatenation of those ranges.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -64,8 +64,12 @@ fn payload(topic: usize, ts: i64) -> Vec<u8> {
     out
 }
 
-/// Batch `b` of `topic`, `rows` rows, as sent: timestamps descending.
+/// Batch `b` of `topic`, `rows` rows, as sent: timestamps ascending for odd topics (a
+/// sensor clock: chunks are streamed), descending for even ones (chunks must be sorted).
 pub fn batch(topic: usize, b: usize, rows: usize) -> RecordBatch {
+    if topic % 2 == 1 {
+        return sorted_batch(topic, b, rows);
+    }
     let ts = (0..rows as i64).rev().map(|j| b as i64 * BATCH_SPAN + j);
     build(topic, ts.collect())
 }
