@@ -247,6 +247,16 @@ pub fn decode_stored_batch(
     Ok((batch, body_len))
 }
 
+/// Decode a stored schema frame payload; returns the canonical schema header the catalog
+/// keeps. Failures are DataLoss.
+pub fn decode_stored_schema(payload: &[u8]) -> Result<Vec<u8>> {
+    let lost = |e: Error| Error::data_loss(format!("stored schema is unreadable: {}", e.message));
+    let (header, _) = split_encapsulated(payload).map_err(lost)?;
+    let schema = decode_schema(header).map_err(lost)?;
+    check_schema(&schema).map_err(lost)?;
+    Ok(schema_header(&schema))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

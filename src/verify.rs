@@ -116,7 +116,7 @@ fn check_topic(cat: &Catalog, loc: &str, id: &uuid::Uuid, tdir: &Path, r: &mut R
         match tessera_wal::verify_dir(&wal) {
             Ok(v) => {
                 r.frames += v.frames;
-                if let Some(t) = v.torn_tail {
+                if let Some(t) = &v.torn_tail {
                     r.warnings.push(format!(
                         "topic `{loc}`: torn WAL tail in {} at offset {} ({} bytes, never acknowledged; cut at startup)",
                         t.segment.display(),
@@ -124,14 +124,20 @@ fn check_topic(cat: &Catalog, loc: &str, id: &uuid::Uuid, tdir: &Path, r: &mut R
                         t.bytes_dropped
                     ));
                 }
-                for c in v.corruption {
+                for c in &v.corruption {
                     r.errors
                         .push(format!("topic `{loc}`: WAL data loss: {c:?}"));
                 }
                 if v.frames > 0 && schema.is_none() {
-                    r.errors.push(format!(
-                        "topic `{loc}`: WAL holds frames but the catalog has no schema"
-                    ));
+                    if wal_starts_with_schema(&v) {
+                        r.warnings.push(format!(
+                            "topic `{loc}`: its schema is in the WAL but not yet in the catalog (a crash between the two writes; restored at startup)"
+                        ));
+                    } else {
+                        r.errors.push(format!(
+                            "topic `{loc}`: WAL holds frames but no schema, in the catalog or the WAL"
+                        ));
+                    }
                 }
             }
             Err(e) => r.errors.push(format!("topic `{loc}`: WAL unreadable: {e}")),
@@ -186,4 +192,23 @@ fn check_topic(cat: &Catalog, loc: &str, id: &uuid::Uuid, tdir: &Path, r: &mut R
             }
         }
     }
+}
+
+/// Whether the log's frame 1 is a readable schema frame.
+fn wal_starts_with_schema(v: &tessera_wal::VerifyReport) -> bool {
+    let Some(seg) = v.segments.first().filter(|s| s.first_seq == 1) else {
+        return false;
+    };
+    let Ok(bytes) = std::fs::read(&seg.path) else {
+        return false;
+    };
+    let scan = tessera_wal::scan_segment_bytes(&bytes);
+    let Some(f) = scan.frames.first() else {
+        return false;
+    };
+    let start = f.offset as usize + tessera_wal::FRAME_HEADER_LEN;
+    let payload = bytes.get(start..start + f.payload_len as usize);
+    f.seq == 1
+        && f.kind == tessera_wal::FrameKind::Schema
+        && payload.is_some_and(|p| crate::ipc::decode_stored_schema(p).is_ok())
 }

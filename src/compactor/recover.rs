@@ -8,7 +8,8 @@ use crate::error::Result;
 use std::collections::HashSet;
 
 /// For every topic: delete `*.tmp` and chunk files the catalog does not name (seals
-/// interrupted before their catalog commit); for an upload left `uploading`, replace the
+/// interrupted before their catalog commit); for an upload left `uploading`, restore a schema
+/// the WAL holds but the catalog lacks (a crash between the two writes) and replace the
 /// statistics in its record (written only when a DoPut ends) by a recount of what it stores;
 /// then queue a forced seal.
 pub fn recover_all(engine: &Engine) -> Result<()> {
@@ -37,6 +38,10 @@ pub fn recover_all(engine: &Engine) -> Result<()> {
                 }
             }
             if rec.state == TopicState::Uploading {
+                if let Err(e) = restore_schema(engine, &seq, &topic, &rec) {
+                    tracing::error!(sequence = %seq, topic = %topic, error = %e.message,
+                        "cannot restore the topic's schema from its WAL");
+                }
                 recount(engine, &seq, &topic, &rec)?;
             }
             if cat.schema(&rec.id)?.is_some() {
@@ -69,6 +74,31 @@ fn recount(engine: &Engine, seq: &str, topic: &str, rec: &TopicRecord) -> Result
                 tx.put_topic(seq, topic, &current)?;
             }
         }
+        Ok(())
+    })
+}
+
+/// The WAL's frame 1 is the topic's schema, written before the catalog copy: a crash between
+/// the two leaves the catalog without it. Copy it over.
+fn restore_schema(engine: &Engine, seq: &str, topic: &str, rec: &TopicRecord) -> Result<()> {
+    let cat = engine.catalog();
+    if cat.schema(&rec.id)?.is_some() || !engine.topic_dir(&rec.id).join("wal").is_dir() {
+        return Ok(());
+    }
+    let wal = engine.wal(&rec.id)?;
+    let first = crate::engine::lock(&wal)?.reader(1).next().transpose()?;
+    let Some(frame) = first else {
+        return Ok(());
+    };
+    if frame.seq != 1 || frame.kind != tessera_wal::FrameKind::Schema {
+        return Err(crate::Error::data_loss(format!(
+            "topic `{seq}/{topic}`: its WAL does not start with its schema."
+        )));
+    }
+    let header = crate::ipc::decode_stored_schema(&frame.payload)?;
+    tracing::info!(sequence = %seq, topic = %topic, "schema restored from the WAL");
+    cat.write(|tx| {
+        tx.put_schema(&rec.id, &header);
         Ok(())
     })
 }
