@@ -136,6 +136,22 @@ impl Storage for FsStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn released_pages_read_back_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let data: Vec<u8> = (0..3 * 4096 + 100).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let bytes = FsStorage.read(&path, None).unwrap();
+        let borrowed = &bytes[4000..4200];
+        let before = borrowed.to_vec();
+        bytes.release_before(2 * 4096 + 17); // not page-aligned on purpose
+        bytes.release_before(usize::MAX);
+        assert_eq!(&bytes[..], &data[..]);
+        assert_eq!(borrowed, &before[..]);
+        FileBytes::from_vec(data.clone()).release_before(10);
+    }
     use crate::storage::write_all_at;
 
     #[test]

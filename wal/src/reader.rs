@@ -35,7 +35,12 @@ struct Cursor {
     bytes: FileBytes,
     pos: usize,
     expected: u64,
+    /// Offset before which [`FileBytes::release_before`] was last called.
+    released: usize,
 }
+
+/// A reader releases consumed mapped pages once this many bytes were read past the last release.
+const RELEASE_EVERY: usize = 8 << 20;
 
 /// An owned, `Send` iterator over a snapshot of the log; see [`crate::Wal::reader`].
 pub struct WalReader {
@@ -95,6 +100,7 @@ impl WalReader {
             bytes,
             pos: SEGMENT_HEADER_LEN,
             expected: seg.first_seq,
+            released: 0,
         });
         Ok(true)
     }
@@ -137,6 +143,10 @@ impl WalReader {
                 continue;
             }
             let payload = cur.bytes.get(frame.payload).unwrap_or(&[]).to_vec();
+            if cur.pos - cur.released >= RELEASE_EVERY {
+                cur.bytes.release_before(cur.pos);
+                cur.released = cur.pos;
+            }
             return Ok(Some(Frame {
                 seq: frame.seq,
                 kind: frame.kind,

@@ -104,6 +104,26 @@ impl FileBytes {
     pub fn from_mmap(map: memmap2::Mmap) -> Self {
         FileBytes(Repr::Mapped(map))
     }
+
+    /// Hints that bytes before `offset` will not be read again: a memory map drops those pages
+    /// from the process's resident set (they stay in the page cache; reading them again faults
+    /// them back in with the same contents). A sequential reader calls this so that reading a
+    /// large segment does not grow the server's RSS by the segment's size. No-op for owned bytes.
+    pub fn release_before(&self, offset: usize) {
+        #[cfg(unix)]
+        if let Repr::Mapped(m) = &self.0 {
+            let len = offset.min(m.len());
+            if len > 0 {
+                // SAFETY: the map is a read-only, shared mapping of a file whose mapped range
+                // never changes while the map lives (see `FsStorage::read`). MADV_DONTNEED on
+                // such a mapping only drops page-table entries: later accesses, including
+                // through slices borrowed from this map, read the same file bytes again.
+                // Errors are ignored: this is a hint.
+                let _ =
+                    unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
+            }
+        }
+    }
 }
 
 impl Deref for FileBytes {
