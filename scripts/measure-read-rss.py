@@ -6,7 +6,9 @@ topic of SIZE_GIB of 4 MiB binary rows in shuffled-within-batch time order, fina
 the server (so its peak RSS counts the read alone), streams the whole topic back with DoGet and
 reports the server's VmHWM (peak RSS) for the upload phase and for the read phase.
 
-Usage: scripts/measure-read-rss.py [SIZE_GIB]   (needs pyarrow: use target/python/venv-0.7.0)
+Usage: scripts/measure-read-rss.py [SIZE_GIB] [--ordered]   (needs pyarrow: use
+target/python/venv-0.7.0). `--ordered` sends rows in time order (a sensor clock), the case the
+compactor streams frame by frame instead of sorting a whole chunk in memory.
 """
 import json, os, signal, socket, subprocess, sys, tempfile, time
 import numpy as np
@@ -15,7 +17,9 @@ import pyarrow.flight as fl
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "tessera")
-SIZE_GIB = float(sys.argv[1]) if len(sys.argv) > 1 else 2.5
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+SIZE_GIB = float(ARGS[0]) if ARGS else 2.5
+ORDERED = "--ordered" in sys.argv
 ROW = 4 << 20
 ROWS_PER_BATCH = 8
 
@@ -74,18 +78,23 @@ def main():
     batches = int(SIZE_GIB * (1 << 30) / (ROW * ROWS_PER_BATCH))
     t0 = time.time()
     for b in range(batches):
-        ts = np.arange(b * ROWS_PER_BATCH, (b + 1) * ROWS_PER_BATCH, dtype=np.int64)[::-1].copy()
+        ts = np.arange(b * ROWS_PER_BATCH, (b + 1) * ROWS_PER_BATCH, dtype=np.int64)
+        if not ORDERED:
+            ts = ts[::-1].copy()
         rows = [base[i:] + base[:i] for i in range(ROWS_PER_BATCH)]
         writer.write_batch(pa.record_batch([pa.array(ts), pa.array(rows, pa.binary())], schema=schema))
     writer.close()
     action(c, "session_finalize", {"session_uuid": s["uuid"]})
     up = time.time() - t0
     total = batches * ROWS_PER_BATCH * ROW
-    print(f"uploaded {total / 2**30:.2f} GiB in {up:.1f} s ({total / up / 1e6:.0f} MB/s, incl. sealing); "
+    order = "time-ordered" if ORDERED else "reversed within batches"
+    print(f"uploaded {total / 2**30:.2f} GiB ({order}) in {up:.1f} s ({total / up / 1e6:.0f} MB/s, incl. sealing); "
           f"server peak RSS during upload: {hwm_mib(proc):.0f} MiB")
     stop(proc)
 
     proc, c = start(data)
+    time.sleep(1)  # let startup recovery settle, so its footprint shows separately
+    startup = hwm_mib(proc)
     info = c.get_flight_info(fl.FlightDescriptor.for_command(json.dumps({"resource_locator": "big/cam"})))
     app = json.loads(info.endpoints[0].app_metadata)
     t0 = time.time()
@@ -99,7 +108,7 @@ def main():
     rd = time.time() - t0
     print(f"read {n} rows ({n * ROW / 2**30:.2f} GiB, {app['data_info']['total_chunks_count']} chunks, "
           f"{app['data_info']['total_bytes'] / 2**30:.2f} GiB on disk) in {rd:.1f} s, sorted={ok}; "
-          f"server peak RSS during read: {hwm_mib(proc):.0f} MiB")
+          f"server peak RSS: {startup:.0f} MiB after restart, {hwm_mib(proc):.0f} MiB after the read")
     stop(proc)
     subprocess.run(["rm", "-rf", data])
 

@@ -95,6 +95,9 @@ fn nonzero_end(bytes: &[u8], from: usize) -> u64 {
         .map_or(from, |i| (i + 1).max(from)) as u64
 }
 
+/// Bytes scanned between two releases of mapped pages.
+const RELEASE_EVERY: u64 = 8 << 20;
+
 /// Analyses every segment of `dir` without modifying anything. I/O failures and unsupported
 /// versions are errors; damage is reported in the result.
 pub(crate) fn analyze(storage: &dyn Storage, dir: &Path) -> Result<Analysis, WalError> {
@@ -106,7 +109,16 @@ pub(crate) fn analyze(storage: &dyn Storage, dir: &Path) -> Result<Analysis, Wal
         let bytes = storage
             .read(&path, None)
             .map_err(|e| WalError::io("read segment", &path, e))?;
-        let scan = scan_with(&bytes, |_| {});
+        // Keep the resident set small while checking a large segment: every frame's crc touches
+        // all of its pages once (see `FileBytes::release_before`).
+        let mut released = 0u64;
+        let scan = scan_with(&bytes, |f| {
+            if f.offset - released >= RELEASE_EVERY {
+                bytes.release_before(f.offset as usize);
+                released = f.offset;
+            }
+        });
+        bytes.release_before(bytes.len());
         let mut info = SegmentInfo {
             path: path.clone(),
             first_seq: name_seq,
