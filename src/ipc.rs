@@ -45,7 +45,19 @@ pub enum MessageKind {
 }
 
 fn bad(what: impl std::fmt::Display) -> Error {
-    Error::invalid(format!("malformed Arrow IPC message: {what}."))
+    // flatbuffers' verifier errors span several lines (an error trace); a gRPC status message
+    // reads best as one line.
+    let text = what.to_string();
+    let one_line: Vec<&str> = text
+        .trim_end_matches(['.', '\n', ' '])
+        .split(['\n', '\t'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    Error::invalid(format!(
+        "malformed Arrow IPC message: {}.",
+        one_line.join(" ")
+    ))
 }
 
 /// Classify a `Message` flatbuffer.
@@ -260,6 +272,36 @@ pub fn decode_stored_schema(payload: &[u8]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malformed_flatbuffer_errors_are_one_line() {
+        // Damage a valid schema header byte by byte: the verifier's errors for nested tables
+        // carry a multi-line trace; the messages we send never do.
+        let schema = Schema::new(vec![
+            Field::new("timestamp_ns", DataType::Int64, false),
+            Field::new("data", DataType::Binary, true),
+        ]);
+        let header = schema_header(&schema);
+        let mut traced = 0;
+        for i in 0..header.len() {
+            let mut h = header.clone();
+            h[i] ^= 0xff;
+            if let Err(raw) = root_as_message(&h) {
+                traced += usize::from(raw.to_string().contains('\n'));
+            }
+            for e in [message_kind(&h).err(), decode_schema(&h).err()]
+                .into_iter()
+                .flatten()
+            {
+                assert!(!e.message.contains(['\n', '\t']), "{:?}", e.message);
+                assert!(!e.message.ends_with(".."), "{:?}", e.message);
+            }
+        }
+        assert!(
+            traced > 0,
+            "no damaged header produced a multi-line verifier error"
+        );
+    }
     use arrow_array::{BinaryArray, Int64Array};
     use arrow_schema::Field;
 
