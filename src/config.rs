@@ -50,6 +50,10 @@ pub struct Config {
     pub chunk_size_bytes: u64,
     /// Compression of chunk files. Default zstd level 1.
     pub chunk_compression: tessera_format::Compression,
+    /// A chunk is stored uncompressed when zstd saves less than this fraction on a sample of
+    /// its first batch (noisy camera frames: zstd would cost CPU for little space). `0` always
+    /// compresses. Default 0.1.
+    pub zstd_min_saving: f64,
     /// Back-pressure: an upload waits while its topic has more than this many unsealed bytes.
     /// Default 4 x `chunk_size_bytes`.
     pub max_unsealed_bytes: u64,
@@ -68,6 +72,7 @@ impl Default for Config {
             wal_segment_bytes: 256 << 20,
             chunk_size_bytes: 128 << 20,
             chunk_compression: tessera_format::Compression::Zstd { level: 1 },
+            zstd_min_saving: 0.1,
             max_unsealed_bytes: 512 << 20,
         }
     }

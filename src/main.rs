@@ -54,6 +54,11 @@ struct ServeArgs {
     /// zstd level of chunk files (0 stores them uncompressed).
     #[arg(long, env = "TESSERA_ZSTD_LEVEL", default_value_t = 1)]
     zstd_level: i32,
+    /// Store a chunk uncompressed when zstd saves less than this percentage on a sample of
+    /// its first batch (0 = always compress).
+    #[arg(long, env = "TESSERA_ZSTD_MIN_SAVING_PCT", default_value_t = 10,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    zstd_min_saving_pct: u8,
     /// Size of one WAL segment file in MiB; sealed data is reclaimed a whole segment at a time.
     #[arg(long, env = "TESSERA_WAL_SEGMENT_MIB", default_value_t = 256,
           value_parser = clap::value_parser!(u64).range(1..=4096))]
@@ -94,6 +99,7 @@ fn main() -> ExitCode {
         max_encode_message_size: args.max_message_mib << 20,
         chunk_size_bytes: args.chunk_size_mib << 20,
         wal_segment_bytes: args.wal_segment_mib << 20,
+        zstd_min_saving: f64::from(args.zstd_min_saving_pct) / 100.0,
         max_unsealed_bytes: 4 * (args.chunk_size_mib << 20),
         chunk_compression: if args.zstd_level == 0 {
             Compression::None

@@ -7,7 +7,9 @@
 //!    before step 3. Rows in time order (the usual case) are streamed frame by frame through
 //!    `tessera_format::ChunkWriter`: memory is one frame, not one chunk. At the first frame out
 //!    of order the file is dropped and the range is collected, sorted (stable) and written by
-//!    `tessera_format::write_chunk`. Either way the bytes are zstd blocks with a crc32 each.
+//!    `tessera_format::write_chunk`. Either way blocks carry a crc32 each and are zstd
+//!    compressed, unless a sample of the first batch shows zstd would save less than
+//!    `zstd_min_saving` (noisy camera frames): then the chunk is stored raw.
 //! 3. Rename it to `chunks/<first_seq>.chunk` (first frame of the range); fsync `chunks/`.
 //! 4. Commit the chunk record (skip index) to the catalog in one batch, `SyncAll`, under the
 //!    topic's seal gate (so readers see either the old state or the new one, never both).
@@ -187,7 +189,8 @@ fn write_streaming(
         let w = match writer.as_mut() {
             Some(w) => w,
             None => {
-                writer.insert(ChunkWriter::create(tmp, schema, opts).map_err(chunk_error(tmp))?)
+                let opts = choose_compression(engine, opts, &batch);
+                writer.insert(ChunkWriter::create(tmp, schema, &opts).map_err(chunk_error(tmp))?)
             }
         };
         match w.push(&batch) {
@@ -226,8 +229,23 @@ fn write_sorting(
     if batches.is_empty() || !scan.worth_sealing(job.force) {
         return Ok(None);
     }
-    let meta = write_chunk(tmp, schema, &batches, opts).map_err(chunk_error(tmp))?;
+    let opts = match batches.first() {
+        Some(first) => choose_compression(engine, opts, first),
+        None => opts.clone(),
+    };
+    let meta = write_chunk(tmp, schema, &batches, &opts).map_err(chunk_error(tmp))?;
     Ok(Some(scan.written(meta)))
+}
+
+/// The chunk's compression: the configured one, or none when a sample of its first batch
+/// shows zstd would save less than `zstd_min_saving` (see `tessera_format::compression_for`).
+fn choose_compression(engine: &Engine, opts: &ChunkOptions, first: &RecordBatch) -> ChunkOptions {
+    let compression =
+        tessera_format::compression_for(opts.compression, first, engine.config().zstd_min_saving);
+    ChunkOptions {
+        compression,
+        ..opts.clone()
+    }
 }
 
 fn chunk_error(path: &Path) -> impl Fn(FormatError) -> Error + '_ {
