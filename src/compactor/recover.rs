@@ -42,7 +42,12 @@ pub fn recover_all(engine: &Engine) -> Result<()> {
                     tracing::error!(sequence = %seq, topic = %topic, error = %e.message,
                         "cannot restore the topic's schema from its WAL");
                 }
-                recount(engine, &seq, &topic, &rec)?;
+                // A damaged log must not keep the server (and every other topic) down: its
+                // reads report the damage.
+                if let Err(e) = recount(engine, &seq, &topic, &rec) {
+                    tracing::error!(sequence = %seq, topic = %topic, error = %e.message,
+                        "cannot recount an interrupted upload");
+                }
             }
             if cat.schema(&rec.id)?.is_some() {
                 engine.compactor().request(SealJob {

@@ -161,7 +161,10 @@ impl TopicData {
         upto: u64,
         window: Window,
     ) -> Result<Option<RecordBatch>> {
-        let wal = engine.wal(&self.record.id)?;
+        let wal = engine.wal(&self.record.id).map_err(|e| Error {
+            message: format!("topic `{}`: {}", self.locator.locator(), e.message),
+            ..e
+        })?;
         let (reader, durable) = {
             let w = lock(&wal)?;
             (w.reader(upto + 1), w.durable_seq())
