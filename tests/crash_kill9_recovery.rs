@@ -154,6 +154,9 @@ async fn acknowledged_batches_survive_kill9_at_random_moments() {
     let mut rng = Rng::new(seed);
     let setup = Arc::new(tokio::sync::Mutex::new(()));
     for cycle in 0..cycles {
+        if cycle > 0 && cycle % 50 == 0 {
+            eprintln!("kill -9 harness: {cycle}/{cycles} cycles, {tally:?}");
+        }
         if cycle > 0 {
             let (ok, report) = verify_offline(dir.path());
             assert!(ok, "cycle {cycle}: tessera verify after kill -9:\n{report}");
