@@ -1,0 +1,281 @@
+//! Stage 3: exact evaluation of one tag's expressions on record batches (protocol.md Part B
+//! §4.2-§4.3). All expressions of a tag must hold on the same row; NULL (the value, a list or
+//! an ancestor struct) satisfies nothing; `$ex`/`$nex` are no-ops.
+//!
+//! | form                        | a row holds when                                           |
+//! |-----------------------------|------------------------------------------------------------|
+//! | scalar field                | the value satisfies the operator                           |
+//! | list field, no specifier    | `$eq`/`$neq` against a list literal, element by element    |
+//! | `[N]` (+ sub-path)          | element N exists and satisfies it                          |
+//! | `[?]` (+ sub-path)          | some element satisfies it (empty list: false)              |
+//! | `[!]` (+ sub-path)          | every non-null element satisfies it; for `$eq`, `$lt`, `$leq`, `$gt`, `$geq`, `$between` on a list of scalars at least one non-null element is required (upstream's min/max are NULL otherwise), everything else holds vacuously on an empty list |
+//!
+//! Schema-dependent mistakes (a specifier on a non-list field, an order operator on a whole
+//! list, a struct compared as a value) are INVALID_ARGUMENT, found by [`compile`] before any data
+//! is read. A field absent from a topic's schema makes the topic not match.
+
+use super::field::Spec;
+use super::leaf::{
+    chain, chain_in, field_type, is_list, list_item, list_range, list_values, null_in_chain, Leaf,
+};
+use super::ops::{Lit, Op};
+use super::request::FieldCond;
+use super::value::{compare, satisfies};
+use crate::error::{Error, Result};
+use arrow_array::RecordBatch;
+use arrow_schema::{DataType, Schema};
+use std::cmp::Ordering;
+
+/// How a compiled expression reaches its values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A scalar leaf.
+    Plain,
+    /// A whole list against a list literal.
+    WholeList,
+    /// Elements of a list, then `tail` inside each element.
+    List {
+        /// The specifier.
+        spec: Spec,
+        /// Field names inside each element.
+        tail: Vec<String>,
+    },
+}
+
+/// One expression resolved against a topic's schema.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The key as sent.
+    pub key: String,
+    /// Struct path from the top level to the leaf or list column.
+    pub head: Vec<String>,
+    /// How values are reached.
+    pub target: Target,
+    /// The operator, with float literals rounded to `f32` for `f32`/`f16` leaves (the column's
+    /// precision, as Arrow compares after casting the literal).
+    pub op: Op,
+}
+
+/// A tag's expressions resolved against one schema; `None` when the topic cannot match (a
+/// field is absent).
+pub fn compile(conds: &[FieldCond], schema: &Schema) -> Result<Option<Vec<Compiled>>> {
+    let mut out = Vec::new();
+    for c in conds {
+        if matches!(c.op, Op::Ex | Op::Nex) {
+            continue;
+        }
+        match compile_one(c, schema)? {
+            Some(x) => out.push(x),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(out))
+}
+
+fn round_f32(op: &Op) -> Op {
+    let r = |l: &Lit| match l {
+        Lit::Float(f) => Lit::Float(f64::from(*f as f32)),
+        other => other.clone(),
+    };
+    match op {
+        Op::Eq(l) => Op::Eq(r(l)),
+        Op::Neq(l) => Op::Neq(r(l)),
+        Op::Lt(l) => Op::Lt(r(l)),
+        Op::Leq(l) => Op::Leq(r(l)),
+        Op::Gt(l) => Op::Gt(r(l)),
+        Op::Geq(l) => Op::Geq(r(l)),
+        Op::In(ls) => Op::In(ls.iter().map(r).collect()),
+        Op::Between(a, b) => Op::Between(r(a), r(b)),
+        Op::Outside(a, b) => Op::Outside(r(a), r(b)),
+        other => other.clone(),
+    }
+}
+
+fn adapt(op: &Op, leaf: &DataType) -> Op {
+    match leaf {
+        DataType::Float32 | DataType::Float16 => round_f32(op),
+        _ => op.clone(),
+    }
+}
+
+fn compile_one(c: &FieldCond, schema: &Schema) -> Result<Option<Compiled>> {
+    let k = &c.field;
+    let Some(dt) = field_type(schema.fields(), &k.head) else {
+        return Ok(None);
+    };
+    let bad = |why: String| Err(Error::invalid(format!("ontology key `{}`: {why}.", c.key)));
+    let compiled = |target, op| {
+        Ok(Some(Compiled {
+            key: c.key.clone(),
+            head: k.head.clone(),
+            target,
+            op,
+        }))
+    };
+    match k.spec {
+        None if is_list(dt) => match &c.op {
+            Op::Eq(Lit::List(_)) | Op::Neq(Lit::List(_)) => {
+                if list_item(dt).is_some_and(|t| t.is_nested()) {
+                    return bad("a list of structs cannot be compared as a whole".into());
+                }
+                compiled(Target::WholeList, adapt(&c.op, list_item(dt).unwrap_or(dt)))
+            }
+            op => bad(format!(
+                "`{}` on a list field needs `[?]`, `[!]` or `[N]`; a whole list only takes \
+                 `$eq`/`$neq` with a list value",
+                op.name()
+            )),
+        },
+        None if dt.is_nested() => bad("the field is a struct; name one of its fields".into()),
+        None => compiled(Target::Plain, adapt(&c.op, dt)),
+        Some(spec) => {
+            let Some(item) = list_item(dt) else {
+                return bad(format!("expected list type, found {dt}"));
+            };
+            let leaf = if k.tail.is_empty() {
+                item
+            } else {
+                match item {
+                    DataType::Struct(fields) => match field_type(fields, &k.tail) {
+                        Some(t) => t,
+                        None => return Ok(None),
+                    },
+                    _ => return Ok(None),
+                }
+            };
+            if leaf.is_nested() {
+                return bad("the element field is nested; name a scalar field".into());
+            }
+            compiled(
+                Target::List {
+                    spec,
+                    tail: k.tail.clone(),
+                },
+                adapt(&c.op, leaf),
+            )
+        }
+    }
+}
+
+/// Rows of `batch` where every expression holds.
+pub fn eval_group(group: &[Compiled], batch: &RecordBatch) -> Vec<bool> {
+    let mut mask = vec![true; batch.num_rows()];
+    for c in group {
+        if !mask.iter().any(|&m| m) {
+            break;
+        }
+        eval_one(c, batch, &mut mask);
+    }
+    mask
+}
+
+fn eval_one(c: &Compiled, batch: &RecordBatch, mask: &mut [bool]) {
+    let Some(chain) = chain(batch, &c.head) else {
+        mask.fill(false);
+        return;
+    };
+    let Some(last) = chain.last() else {
+        mask.fill(false);
+        return;
+    };
+    match &c.target {
+        Target::Plain => {
+            let leaf = Leaf::new(last);
+            for (i, m) in mask.iter_mut().enumerate() {
+                *m = *m
+                    && !null_in_chain(&chain, i)
+                    && leaf.get(i).is_some_and(|s| satisfies(s, &c.op));
+            }
+        }
+        Target::WholeList => {
+            let Some(values) = list_values(last.as_ref()) else {
+                mask.fill(false);
+                return;
+            };
+            let leaf = Leaf::new(&values);
+            let (lits, want_equal) = match &c.op {
+                Op::Eq(Lit::List(l)) => (l, true),
+                Op::Neq(Lit::List(l)) => (l, false),
+                _ => {
+                    mask.fill(false);
+                    return;
+                }
+            };
+            for (i, m) in mask.iter_mut().enumerate() {
+                if !*m {
+                    continue;
+                }
+                *m = match (null_in_chain(&chain, i), list_range(last.as_ref(), i)) {
+                    (false, Some((s, e))) => {
+                        let equal = e - s == lits.len()
+                            && (s..e).zip(lits).all(|(j, l)| {
+                                leaf.get(j)
+                                    .and_then(|v| compare(v, l))
+                                    .is_some_and(|o| o == Ordering::Equal)
+                            });
+                        equal == want_equal
+                    }
+                    _ => false,
+                };
+            }
+        }
+        Target::List { spec, tail } => {
+            let elems = list_values(last.as_ref()).and_then(|v| chain_in(&v, tail));
+            let Some(elems) = elems else {
+                mask.fill(false);
+                return;
+            };
+            let Some(leaf_arr) = elems.last() else {
+                mask.fill(false);
+                return;
+            };
+            let leaf = Leaf::new(leaf_arr);
+            let needs_value = tail.is_empty()
+                && matches!(
+                    c.op,
+                    Op::Eq(_) | Op::Lt(_) | Op::Leq(_) | Op::Gt(_) | Op::Geq(_) | Op::Between(..)
+                );
+            let elem = |j: usize| -> Option<bool> {
+                if null_in_chain(&elems, j) {
+                    return None;
+                }
+                Some(leaf.get(j).is_some_and(|s| satisfies(s, &c.op)))
+            };
+            for (i, m) in mask.iter_mut().enumerate() {
+                if !*m {
+                    continue;
+                }
+                let Some((s, e)) = (!null_in_chain(&chain, i))
+                    .then(|| list_range(last.as_ref(), i))
+                    .flatten()
+                else {
+                    *m = false;
+                    continue;
+                };
+                *m = match spec {
+                    Spec::Index(n) => s
+                        .checked_add(*n)
+                        .filter(|&j| j < e)
+                        .and_then(elem)
+                        .unwrap_or(false),
+                    Spec::Any => (s..e).any(|j| elem(j) == Some(true)),
+                    Spec::All => {
+                        let mut seen = false;
+                        let mut all = true;
+                        for j in s..e {
+                            match elem(j) {
+                                Some(true) => seen = true,
+                                Some(false) => {
+                                    all = false;
+                                    break;
+                                }
+                                None => {}
+                            }
+                        }
+                        all && (seen || !needs_value)
+                    }
+                };
+            }
+        }
+    }
+}
