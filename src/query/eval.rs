@@ -20,6 +20,7 @@ use super::leaf::{
 };
 use super::ops::{Lit, Op};
 use super::request::FieldCond;
+use super::temporal::adapt_temporal;
 use super::value::{compare, satisfies};
 use crate::error::{Error, Result};
 use arrow_array::RecordBatch;
@@ -52,7 +53,8 @@ pub struct Compiled {
     /// How values are reached.
     pub target: Target,
     /// The operator, with float literals rounded to `f32` for `f32`/`f16` leaves (the column's
-    /// precision, as Arrow compares after casting the literal).
+    /// precision, as Arrow compares after casting the literal) and date/time strings turned
+    /// into the integers of temporal leaves (`temporal`).
     pub op: Op,
 }
 
@@ -91,10 +93,10 @@ fn round_f32(op: &Op) -> Op {
     }
 }
 
-fn adapt(op: &Op, leaf: &DataType) -> Op {
+fn adapt(op: &Op, key: &str, leaf: &DataType) -> Result<Op> {
     match leaf {
-        DataType::Float32 | DataType::Float16 => round_f32(op),
-        _ => op.clone(),
+        DataType::Float32 | DataType::Float16 => Ok(round_f32(op)),
+        other => adapt_temporal(op, key, other),
     }
 }
 
@@ -118,7 +120,10 @@ fn compile_one(c: &FieldCond, schema: &Schema) -> Result<Option<Compiled>> {
                 if list_item(dt).is_some_and(|t| t.is_nested()) {
                     return bad("a list of structs cannot be compared as a whole".into());
                 }
-                compiled(Target::WholeList, adapt(&c.op, list_item(dt).unwrap_or(dt)))
+                compiled(
+                    Target::WholeList,
+                    adapt(&c.op, &c.key, list_item(dt).unwrap_or(dt))?,
+                )
             }
             op => bad(format!(
                 "`{}` on a list field needs `[?]`, `[!]` or `[N]`; a whole list only takes \
@@ -127,7 +132,7 @@ fn compile_one(c: &FieldCond, schema: &Schema) -> Result<Option<Compiled>> {
             )),
         },
         None if dt.is_nested() => bad("the field is a struct; name one of its fields".into()),
-        None => compiled(Target::Plain, adapt(&c.op, dt)),
+        None => compiled(Target::Plain, adapt(&c.op, &c.key, dt)?),
         Some(spec) => {
             let Some(item) = list_item(dt) else {
                 return bad(format!("expected list type, found {dt}"));
@@ -151,7 +156,7 @@ fn compile_one(c: &FieldCond, schema: &Schema) -> Result<Option<Compiled>> {
                     spec,
                     tail: k.tail.clone(),
                 },
-                adapt(&c.op, leaf),
+                adapt(&c.op, &c.key, leaf)?,
             )
         }
     }
@@ -277,5 +282,64 @@ fn eval_one(c: &Compiled, batch: &RecordBatch, mask: &mut [bool]) {
                 };
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::field::FieldKey;
+    use crate::query::ops::parse_condition;
+    use arrow_array::{ArrayRef, Int64Array, TimestampMillisecondArray};
+    use arrow_schema::{Field, TimeUnit};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    fn cond(key: &str, c: serde_json::Value) -> FieldCond {
+        FieldCond {
+            key: key.into(),
+            field: FieldKey::parse(key).unwrap(),
+            op: parse_condition(key, &c).unwrap(),
+        }
+    }
+
+    #[test]
+    fn datetime_strings_compare_with_timestamp_columns() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("timestamp_ns", DataType::Int64, false),
+            Field::new(
+                "taken",
+                DataType::Timestamp(TimeUnit::Millisecond, None),
+                true,
+            ),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef,
+                Arc::new(TimestampMillisecondArray::from(vec![
+                    Some(1_700_000_000_000),
+                    None,
+                    Some(1_700_000_001_000),
+                ])),
+            ],
+        )
+        .unwrap();
+        let run = |c: serde_json::Value| {
+            let group = compile(&[cond("T.taken", c)], &schema).unwrap().unwrap();
+            eval_group(&group, &batch)
+        };
+        assert_eq!(
+            run(json!({"$geq": "2023-11-14T22:13:20.5"})),
+            [false, false, true]
+        );
+        assert_eq!(
+            run(json!({"$eq": "1700000000000000000"})),
+            [true, false, false]
+        );
+        assert!(compile(&[cond("T.taken", json!({"$eq": "soon"}))], &schema).is_err());
+        assert!(compile(&[cond("T.missing", json!({"$eq": 1}))], &schema)
+            .unwrap()
+            .is_none());
     }
 }

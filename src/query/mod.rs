@@ -26,6 +26,7 @@ pub mod prune;
 pub mod request;
 pub mod run;
 pub mod scan;
+pub mod temporal;
 pub mod value;
 
 pub use filter_actions::{clusterize, intersect};
