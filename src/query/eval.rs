@@ -6,6 +6,7 @@
 //! |-----------------------------|------------------------------------------------------------|
 //! | scalar field                | the value satisfies the operator                           |
 //! | list field, no specifier    | `$eq`/`$neq` against a list literal, element by element    |
+//! | map field `.key`            | the value under `key` satisfies the operator               |
 //! | `[N]` (+ sub-path)          | element N exists and satisfies it                          |
 //! | `[?]` (+ sub-path)          | some element satisfies it (empty list: false)              |
 //! | `[!]` (+ sub-path)          | every non-null element satisfies it; for `$eq`, `$lt`, `$leq`, `$gt`, `$geq`, `$between` on a list of scalars at least one non-null element is required (upstream's min/max are NULL otherwise), everything else holds vacuously on an empty list |
@@ -21,8 +22,9 @@ use super::leaf::{
 use super::ops::{Lit, Op};
 use super::request::FieldCond;
 use super::temporal::adapt_temporal;
-use super::value::{compare, satisfies};
+use super::value::{compare, satisfies, Scalar};
 use crate::error::{Error, Result};
+use arrow_array::cast::AsArray;
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Schema};
 use std::cmp::Ordering;
@@ -34,6 +36,8 @@ pub enum Target {
     Plain,
     /// A whole list against a list literal.
     WholeList,
+    /// The value under one key of a map column (`<tag>.<map field>.<key>`).
+    MapKey(String),
     /// Elements of a list, then `tail` inside each element.
     List {
         /// The specifier.
@@ -100,8 +104,37 @@ fn adapt(op: &Op, key: &str, leaf: &DataType) -> Result<Op> {
     }
 }
 
+/// `<tag>.<path to a map>.<key>`: the map's path, key and value type.
+fn map_key<'a>(c: &FieldCond, schema: &'a Schema) -> Option<(Vec<String>, String, &'a DataType)> {
+    let (key, path) = c.field.head.split_last()?;
+    if c.field.spec.is_some() || path.is_empty() {
+        return None;
+    }
+    match field_type(schema.fields(), path)? {
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(kv) => Some((path.to_vec(), key.clone(), kv.get(1)?.data_type())),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn compile_one(c: &FieldCond, schema: &Schema) -> Result<Option<Compiled>> {
     let k = &c.field;
+    if let Some((path, key, value)) = map_key(c, schema) {
+        if value.is_nested() {
+            return Err(Error::invalid(format!(
+                "ontology key `{}`: the map's values are nested; they cannot be compared.",
+                c.key
+            )));
+        }
+        return Ok(Some(Compiled {
+            key: c.key.clone(),
+            head: path,
+            target: Target::MapKey(key),
+            op: adapt(&c.op, &c.key, value)?,
+        }));
+    }
     let Some(dt) = field_type(schema.fields(), &k.head) else {
         return Ok(None);
     };
@@ -190,6 +223,26 @@ fn eval_one(c: &Compiled, batch: &RecordBatch, mask: &mut [bool]) {
                 *m = *m
                     && !null_in_chain(&chain, i)
                     && leaf.get(i).is_some_and(|s| satisfies(s, &c.op));
+            }
+        }
+        Target::MapKey(key) => {
+            let Some(map) = last.as_map_opt() else {
+                mask.fill(false);
+                return;
+            };
+            let (keys, values) = (Leaf::new(map.keys()), Leaf::new(map.values()));
+            let offsets = map.value_offsets();
+            for (i, m) in mask.iter_mut().enumerate() {
+                if !*m {
+                    continue;
+                }
+                let range = match (null_in_chain(&chain, i), offsets.get(i), offsets.get(i + 1)) {
+                    (false, Some(&s), Some(&e)) => s as usize..e as usize,
+                    _ => 0..0,
+                };
+                *m = range
+                    .filter(|&j| keys.get(j) == Some(Scalar::Str(key)))
+                    .any(|j| values.get(j).is_some_and(|v| satisfies(v, &c.op)));
             }
         }
         Target::WholeList => {
@@ -341,5 +394,54 @@ mod tests {
         assert!(compile(&[cond("T.missing", json!({"$eq": 1}))], &schema)
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn map_fields_are_addressed_by_key() {
+        use arrow_array::builder::{Float64Builder, MapBuilder, StringBuilder};
+        let mut mb = MapBuilder::new(None, StringBuilder::new(), Float64Builder::new());
+        for row in [
+            vec![("gain", 1.5), ("bias", -2.0)],
+            vec![("bias", 3.0)],
+            vec![],
+        ] {
+            for (k, v) in row {
+                mb.keys().append_value(k);
+                mb.values().append_value(v);
+            }
+            mb.append(true).unwrap();
+        }
+        mb.append(false).unwrap();
+        let map = mb.finish();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("timestamp_ns", DataType::Int64, false),
+            Field::new("params", arrow_array::Array::data_type(&map).clone(), true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(vec![1, 2, 3, 4])) as ArrayRef,
+                Arc::new(map),
+            ],
+        )
+        .unwrap();
+        let run = |key: &str, c: serde_json::Value| {
+            let group = compile(&[cond(key, c)], &schema).unwrap().unwrap();
+            assert!(matches!(group[0].target, Target::MapKey(_)));
+            eval_group(&group, &batch)
+        };
+        assert_eq!(
+            run("T.params.bias", json!({"$lt": 0})),
+            [true, false, false, false]
+        );
+        assert_eq!(
+            run("T.params.bias", json!({"$neq": 0})),
+            [true, true, false, false]
+        );
+        assert_eq!(
+            run("T.params.gain", json!({"$eq": 1.5})),
+            [true, false, false, false]
+        );
+        assert_eq!(run("T.params.none", json!({"$eq": 1.5})), [false; 4]);
     }
 }
