@@ -12,6 +12,7 @@ use arrow_array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use common::data::{imu_batch, imu_schema};
 use common::*;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tessera::engine::Engine;
@@ -235,10 +236,21 @@ async fn selective_query_on_a_large_topic_reads_a_small_fraction() {
     let t = c.create_topic(&s, "cam/front", "Frame").await.unwrap();
     let (rows, payload) = (64usize, 64 * 1024usize);
     let batches = (mb << 20) / (rows * payload);
-    let input: Vec<RecordBatch> = (0..batches)
-        .map(|i| frame_batch((i * rows) as i64, rows, payload))
-        .collect();
-    c.put(put_descriptor("cam/front", &t), frame_schema(), input)
+    // Batches are generated while the upload streams, so memory stays flat at any size.
+    let lazy = futures::stream::iter(0..batches)
+        .map(move |i| Ok(frame_batch((i * rows) as i64, rows, payload)));
+    let desc = arrow_flight::FlightDescriptor::new_cmd(put_descriptor("cam/front", &t).to_string());
+    let messages = arrow_flight::encode::FlightDataEncoderBuilder::new()
+        .with_schema(frame_schema())
+        .with_flight_descriptor(Some(desc))
+        .build(lazy)
+        .map(|m| m.unwrap());
+    c.inner
+        .do_put(messages)
+        .await
+        .unwrap()
+        .into_inner()
+        .try_collect::<Vec<_>>()
         .await
         .unwrap();
     c.finalize(&s).await.unwrap();
