@@ -5,7 +5,8 @@
 //!
 //! Figures: `cargo test --test query_pruning -- --nocapture` prints chunks and bytes read per
 //! query; `QUERY_SCALE_MB=1024 cargo test --release --test query_pruning -- --ignored
-//! --nocapture` runs the same on a topic of that many MiB of Arrow data.
+//! --nocapture` runs the same on a topic of that many MiB of Arrow data (2048 MiB: 1 of 64
+//! chunks opened, 33,563,554 of 2,148,065,992 chunk bytes, 1.56%).
 mod common;
 
 use arrow_array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch};
