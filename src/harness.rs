@@ -829,7 +829,7 @@ impl Placeholders {
     }
 }
 
-/// Lines of `<action name> <body>` run in order through [`actions::dispatch`] on a fresh engine
+/// Lines of `<action name> <body>` run in order through [`actions::reply`] on a fresh engine
 /// state; `$SESSION`, `$TOPIC` and `$LOCATOR` in a body stand for the tokens and locator that
 /// earlier actions of the same input returned. Each call returns a payload whose envelope is
 /// valid JSON naming the action, or an error that blames the client; afterwards the catalog
@@ -847,13 +847,19 @@ pub fn actions(data: &[u8]) {
         };
         let name = String::from_utf8_lossy(name);
         let body = tokens.apply(body);
-        match actions::dispatch(&engine, &name, &body) {
-            Ok(response) => {
-                let env: Value =
-                    serde_json::from_slice(&actions::envelope(&name, response.clone()))
-                        .expect("the envelope is JSON");
-                assert_eq!(env.get("action").and_then(Value::as_str), Some(&*name));
-                tokens.learn(&name, &response);
+        match actions::reply(&engine, &name, &body) {
+            Ok(reply) => {
+                let responses = match reply {
+                    actions::Reply::One(v) => vec![v],
+                    actions::Reply::Paged(items) => items,
+                };
+                for response in responses {
+                    let env: Value =
+                        serde_json::from_slice(&actions::envelope(&name, response.clone()))
+                            .expect("the envelope is JSON");
+                    assert_eq!(env.get("action").and_then(Value::as_str), Some(&*name));
+                    tokens.learn(&name, &response);
+                }
             }
             Err(e) => assert_client_error(&e, &format!("action `{name}`")),
         }

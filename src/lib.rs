@@ -7,6 +7,7 @@
 //!   `descriptor` (descriptor and ticket encodings).
 //! - [`ingest`]: one DoPut into one topic's WAL; validation, fsync policy, durable acks.
 //! - [`read`]: FlightInfo, GetSchema, DoGet (sorted, windowed), ListFlights.
+//! - [`query`]: content queries: catalog filters, skip-index pruning, exact evaluation, clusters.
 //! - [`compactor`]: background sealing of WAL data into chunk files + skip indices.
 //! - [`engine`]: sequences, sessions, topics, uploads, notifications: lifecycle rules.
 //! - [`catalog`]: the fjall catalog; `keys` and `records` specify its byte layouts.
@@ -35,6 +36,7 @@ pub mod ids;
 pub mod ingest;
 pub mod ipc;
 pub mod names;
+pub mod query;
 pub mod read;
 pub mod server;
 pub mod verify;

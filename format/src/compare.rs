@@ -19,7 +19,7 @@ const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
 const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
 
 /// Compares `a` with `b`; `None` if they are incomparable or the order is ambiguous.
-pub(crate) fn compare(a: &StatValue, b: &StatValue) -> Option<Ordering> {
+pub fn compare(a: &StatValue, b: &StatValue) -> Option<Ordering> {
     use StatValue::*;
     match (a, b) {
         (Int(x), Int(y)) => Some(x.cmp(y)),

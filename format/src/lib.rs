@@ -65,6 +65,7 @@ pub use chunk::{CHUNK_VERSION, KEY_BLOCKS, KEY_STATS, KEY_VERSION, MAX_BLOCK_DEC
 pub use chunk_footer::MAX_FOOTER_BYTES;
 pub use chunk_reader::ChunkReader;
 pub use chunk_writer::{write_chunk, ChunkMeta, ChunkWriter};
+pub use compare::compare as compare_stat_values;
 pub use error::FormatError;
 pub use options::{ChunkOptions, Compression, DEFAULT_MAX_BATCH_BYTES, DEFAULT_ZSTD_LEVEL};
 pub use prune::{prune_column, prune_geo, prune_time, CmpOp, GeoBox, Pred, Prune};

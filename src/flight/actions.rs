@@ -34,7 +34,39 @@ pub const ACTIONS: &[&str] = &[
     "topic_notification_create",
     "topic_notification_list",
     "topic_notification_purge",
+    "query",
+    "topic_filter_clusterize",
+    "topic_filter_intersect",
 ];
+
+/// What an action answers: one envelope, or one envelope per item (paged actions).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// One `Result` holding `{"action", "response": payload}`.
+    One(Value),
+    /// One `Result` per item, each its own envelope; none for an empty list.
+    Paged(Vec<Value>),
+}
+
+/// Run one action and shape its reply (paged for `topic_filter_*`).
+pub fn reply(engine: &Engine, action: &str, raw: &[u8]) -> Result<Reply> {
+    match action {
+        "query" => {
+            let b: Value = body(action, raw)?;
+            let answer = crate::query::run_query(engine, &b, true)?;
+            Ok(Reply::One(crate::query::response(&answer)))
+        }
+        "topic_filter_clusterize" => {
+            let b: Value = body(action, raw)?;
+            crate::query::clusterize(engine, &b).map(Reply::Paged)
+        }
+        "topic_filter_intersect" => {
+            let b: Value = body(action, raw)?;
+            crate::query::intersect(engine, &b).map(Reply::Paged)
+        }
+        _ => dispatch(engine, action, raw).map(Reply::One),
+    }
+}
 
 fn body<T: DeserializeOwned>(action: &str, bytes: &[u8]) -> Result<T> {
     if bytes.len() > MAX_ACTION_BODY {
@@ -122,7 +154,8 @@ struct NotificationCreate {
     msg: String,
 }
 
-/// Run one action; returns the `response` payload (`Value::Null` for none).
+/// Run one single-envelope action; returns the `response` payload (`Value::Null` for none).
+/// Query actions go through [`reply`].
 pub fn dispatch(engine: &Engine, action: &str, raw: &[u8]) -> Result<Value> {
     match action {
         "info" | "version" => {

@@ -129,14 +129,24 @@ impl FlightService for TesseraFlight {
         let name = action.r#type.clone();
         let engine = Arc::clone(&self.engine);
         let n = name.clone();
-        let payload = blocking::run(move || actions::dispatch(&engine, &n, &action.body)).await;
-        let payload = payload.map_err(|e: Error| {
+        let reply = blocking::run(move || actions::reply(&engine, &n, &action.body)).await;
+        let reply = reply.map_err(|e: Error| {
             tracing::debug!(action = %name, error = %e.message, "action refused");
             Status::from(e)
         })?;
-        let body = actions::envelope(&name, payload);
-        let result = arrow_flight::Result { body: body.into() };
-        Ok(Response::new(stream::iter([Ok(result)]).boxed()))
+        let payloads = match reply {
+            actions::Reply::One(v) => vec![v],
+            actions::Reply::Paged(items) => items,
+        };
+        let results: Vec<Result<arrow_flight::Result, Status>> = payloads
+            .into_iter()
+            .map(|p| {
+                Ok(arrow_flight::Result {
+                    body: actions::envelope(&name, p).into(),
+                })
+            })
+            .collect();
+        Ok(Response::new(stream::iter(results).boxed()))
     }
 
     async fn list_actions(

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod data;
+pub mod diffdata;
 pub mod process;
 pub mod recording;
 
@@ -234,4 +235,48 @@ pub async fn do_get(
         .try_collect()
         .await
         .map_err(|e| Status::internal(e.to_string()))
+}
+
+impl Client {
+    /// Run a paged action; returns each Result's `response`, checking each envelope.
+    pub async fn action_paged(&mut self, name: &str, body: Value) -> Result<Vec<Value>, Status> {
+        let req = Action {
+            r#type: name.to_string(),
+            body: body.to_string().into_bytes().into(),
+        };
+        let results: Vec<_> = self
+            .inner
+            .do_action(req)
+            .await?
+            .into_inner()
+            .try_collect()
+            .await?;
+        Ok(results
+            .iter()
+            .map(|r| {
+                let v: Value = serde_json::from_slice(&r.body).unwrap();
+                assert_eq!(v["action"], name);
+                v["response"].clone()
+            })
+            .collect())
+    }
+
+    /// Create a topic with explicit metadata and serialization format; returns its token.
+    pub async fn create_topic_with(
+        &mut self,
+        session: &str,
+        locator: &str,
+        tag: &str,
+        format: &str,
+        metadata: Value,
+    ) -> Result<String, Status> {
+        let r = self
+            .action(
+                "topic_create",
+                json!({"session_uuid": session, "locator": locator, "serialization_format": format,
+                       "ontology_tag": tag, "user_metadata": metadata}),
+            )
+            .await?;
+        Ok(r["uuid"].as_str().unwrap().to_string())
+    }
 }
