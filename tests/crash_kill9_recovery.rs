@@ -316,7 +316,10 @@ async fn check_recovered(
     } in snapshot
     {
         if phase == Phase::Deleting {
-            match topic_info(client, &format!("{seq}/{}", topics[0].name)).await {
+            match client
+                .topic_info(&format!("{seq}/{}", topics[0].name))
+                .await
+            {
                 Err(s) if s.code() == Code::NotFound => tally.delete_committed += 1,
                 Err(s) => return Err(format!("{seq}: reading a half-deleted sequence: {s}")),
                 Ok(_) => tally.delete_redone += 1,
@@ -358,7 +361,8 @@ async fn check_recovered(
         for (i, t) in topics.into_iter().enumerate() {
             let (plan, acked, sent) = (t.plan, t.acked, t.sent);
             let locator = format!("{seq}/{}", t.name);
-            let (app, ticket) = topic_info(client, &locator)
+            let (app, ticket) = client
+                .topic_info(&locator)
                 .await
                 .map_err(|s| format!("{locator}: GetFlightInfo: {s}"))?;
             let batches = match do_get(client, ticket).await {
@@ -406,30 +410,6 @@ async fn check_recovered(
         }
     }
     Ok(())
-}
-
-async fn topic_info(
-    client: &mut Client,
-    locator: &str,
-) -> Result<(Value, arrow_flight::Ticket), Status> {
-    let info = client
-        .inner
-        .get_flight_info(arrow_flight::FlightDescriptor::new_cmd(
-            json!({ "resource_locator": locator }).to_string(),
-        ))
-        .await?
-        .into_inner();
-    let ep = info
-        .endpoint
-        .first()
-        .ok_or_else(|| Status::internal("no endpoint"))?;
-    let app: Value = serde_json::from_slice(&ep.app_metadata)
-        .map_err(|e| Status::internal(format!("app_metadata: {e}")))?;
-    let ticket = ep
-        .ticket
-        .clone()
-        .ok_or_else(|| Status::internal("no ticket"))?;
-    Ok((app, ticket))
 }
 
 /// Record, finalize and delete sequences for ever; returns only on an error (the kill).

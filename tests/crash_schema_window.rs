@@ -6,7 +6,6 @@ mod common;
 
 use common::data::{imu_batch, imu_schema};
 use common::*;
-use serde_json::{json, Value};
 use std::sync::Arc;
 use tessera::engine::{lock, Engine};
 use tessera::Config;
@@ -57,15 +56,8 @@ async fn schema_only_in_the_wal_is_restored_at_startup() {
     let server = TestServer::start_in(dir.path()).await;
     let mut c = server.client().await;
     // Restored: the topic has its schema (and no rows) before any new upload.
-    let info = c
-        .inner
-        .get_flight_info(arrow_flight::FlightDescriptor::new_cmd(
-            json!({"resource_locator": "window/imu"}).to_string(),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let rows = do_get(&mut c, info.endpoint[0].ticket.clone().unwrap())
+    let rows = c
+        .read_topic("window/imu")
         .await
         .expect("the restored schema makes the topic readable");
     assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
@@ -77,19 +69,9 @@ async fn schema_only_in_the_wal_is_restored_at_startup() {
     .await
     .unwrap();
     c.finalize(&session).await.unwrap();
-    let info = c
-        .inner
-        .get_flight_info(arrow_flight::FlightDescriptor::new_cmd(
-            json!({"resource_locator": "window/imu"}).to_string(),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let app: Value = serde_json::from_slice(&info.endpoint[0].app_metadata).unwrap();
+    let (app, ticket) = c.topic_info("window/imu").await.unwrap();
     assert_eq!(app["data_info"]["total_row_count"], 3);
-    let rows = do_get(&mut c, info.endpoint[0].ticket.clone().unwrap())
-        .await
-        .unwrap();
+    let rows = do_get(&mut c, ticket).await.unwrap();
     assert_eq!(
         rows[0].column(0).as_ref(),
         imu_batch(&[1, 2, 3]).column(0).as_ref()

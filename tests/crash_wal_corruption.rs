@@ -5,7 +5,6 @@ mod common;
 
 use common::data::{imu_batch, imu_schema};
 use common::*;
-use serde_json::json;
 use tonic::Code;
 
 /// Upload `batches` one-row batches and break the stream, so the topic stays open (resumable)
@@ -72,22 +71,9 @@ async fn damaged_acknowledged_frame_is_data_loss_for_its_topic_only() {
 
     let server = TestServer::start_in(dir.path()).await;
     let mut c = server.client().await;
-    let read = |c: &mut Client, locator: &'static str| {
-        let mut c = c.clone();
-        async move {
-            let info = c
-                .inner
-                .get_flight_info(arrow_flight::FlightDescriptor::new_cmd(
-                    json!({ "resource_locator": locator }).to_string(),
-                ))
-                .await?
-                .into_inner();
-            do_get(&mut c, info.endpoint[0].ticket.clone().unwrap()).await
-        }
-    };
-    let rows = read(&mut c, "wal_dmg/b").await.unwrap();
+    let rows = c.read_topic("wal_dmg/b").await.unwrap();
     assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 5);
-    let err = read(&mut c, "wal_dmg/a").await.unwrap_err();
+    let err = c.read_topic("wal_dmg/a").await.unwrap_err();
     assert_eq!(err.code(), Code::DataLoss, "{}", err.message());
     assert!(err.message().contains("wal_dmg/a"), "{}", err.message());
     server.stop().await;

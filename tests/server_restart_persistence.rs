@@ -3,7 +3,7 @@ mod common;
 
 use common::data::{imu_batch, imu_schema};
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use tonic::Code;
 
 #[tokio::test]
@@ -46,19 +46,9 @@ async fn state_survives_restart() {
         .await,
         Code::FailedPrecondition,
     );
-    let info = c
-        .inner
-        .get_flight_info(arrow_flight::FlightDescriptor::new_cmd(
-            json!({"resource_locator": "persist/imu"}).to_string(),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let app: Value = serde_json::from_slice(&info.endpoint[0].app_metadata).unwrap();
+    let (app, ticket) = c.topic_info("persist/imu").await.unwrap();
     assert_eq!(app["data_info"]["total_row_count"], 2);
-    let rows = do_get(&mut c, info.endpoint[0].ticket.clone().unwrap())
-        .await
-        .unwrap();
+    let rows = do_get(&mut c, ticket).await.unwrap();
     assert_eq!(
         rows[0].column(0).as_ref(),
         imu_batch(&[4, 5]).column(0).as_ref()
@@ -103,15 +93,7 @@ async fn interrupted_upload_resumes_after_restart() {
     .await
     .unwrap();
     c.finalize(&session).await.unwrap();
-    let info = c
-        .inner
-        .get_flight_info(arrow_flight::FlightDescriptor::new_cmd(
-            json!({"resource_locator": "resume/imu"}).to_string(),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let app: Value = serde_json::from_slice(&info.endpoint[0].app_metadata).unwrap();
+    let (app, _) = c.topic_info("resume/imu").await.unwrap();
     assert_eq!(app["data_info"]["total_row_count"], 3);
     server.stop().await;
 }

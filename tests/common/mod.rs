@@ -185,6 +185,37 @@ impl Client {
         self.put_raw(futures::stream::iter(messages)).await
     }
 
+    /// GetFlightInfo on one topic: its endpoint's `app_metadata` (parsed) and ticket.
+    pub async fn topic_info(
+        &mut self,
+        locator: &str,
+    ) -> Result<(Value, arrow_flight::Ticket), Status> {
+        let info = self
+            .inner
+            .get_flight_info(FlightDescriptor::new_cmd(
+                json!({ "resource_locator": locator }).to_string(),
+            ))
+            .await?
+            .into_inner();
+        let ep = info
+            .endpoint
+            .first()
+            .ok_or_else(|| Status::internal("FlightInfo without endpoint"))?;
+        let app: Value = serde_json::from_slice(&ep.app_metadata)
+            .map_err(|e| Status::internal(format!("app_metadata is not JSON: {e}")))?;
+        let ticket = ep
+            .ticket
+            .clone()
+            .ok_or_else(|| Status::internal("endpoint without ticket"))?;
+        Ok((app, ticket))
+    }
+
+    /// Read a whole topic: its batches in time order.
+    pub async fn read_topic(&mut self, locator: &str) -> Result<Vec<RecordBatch>, Status> {
+        let (_, ticket) = self.topic_info(locator).await?;
+        do_get(self, ticket).await
+    }
+
     pub async fn finalize(&mut self, session: &str) -> Result<Value, Status> {
         self.action("session_finalize", json!({"session_uuid": session}))
             .await
