@@ -14,6 +14,8 @@
 //! 4. Commit the chunk record (skip index) to the catalog in one batch, `SyncAll`, under the
 //!    topic's seal gate (so readers see either the old state or the new one, never both).
 //! 5. Reclaim WAL segments whose frames are all `<= last_seq` (still under the gate).
+//! 6. After a forced seal of a topic whose upload completed (`uploaded`: no more appends), if
+//!    every frame is sealed: end the active segment and reclaim it too (`retire_wal`).
 //!
 //! Crash behaviour: before 4 the chunk is not in the catalog: readers use the WAL, the file
 //! is an orphan that recovery (or the next seal of the same range, which renames over it)
@@ -23,6 +25,7 @@
 
 use super::SealJob;
 use crate::catalog::chunks::{chunk_file_name, ChunkRecord};
+use crate::catalog::records::TopicState;
 use crate::engine::{lock, Engine};
 use crate::error::{Error, Result};
 use crate::ipc;
@@ -33,25 +36,58 @@ use tessera_format::{write_chunk, ChunkOptions, ChunkWriter, FormatError};
 use tessera_wal::FrameKind;
 
 /// Seal as many full chunks as are waiting (and, with `force`, the rest). Returns the number
-/// of chunks written.
+/// of chunks written. A forced seal of a topic whose upload completed then retires its WAL.
 pub fn seal_topic(engine: &Engine, job: &SealJob) -> Result<usize> {
     let mut written = 0;
     loop {
         match seal_one(engine, job)? {
-            Some(full) => {
+            Some(true) => written += 1,
+            Some(false) => {
                 written += 1;
-                if !full {
-                    return Ok(written);
-                }
+                break;
             }
             None => {
                 if written == 0 {
                     reclaim_sealed(engine, job)?;
                 }
-                return Ok(written);
+                break;
             }
         }
     }
+    if job.force {
+        retire_wal(engine, job)?;
+    }
+    Ok(written)
+}
+
+/// Step 6, for a topic whose upload completed (it takes no more appends): once every frame is
+/// sealed, end the active WAL segment and reclaim it, so the topic's data lives in its chunks
+/// only (no WAL copy kept beside them). A crash between the two leaves an empty new segment and
+/// the old one, which the next startup seal reclaims.
+fn retire_wal(engine: &Engine, job: &SealJob) -> Result<()> {
+    let done = engine
+        .catalog()
+        .topic(&job.sequence, &job.topic)?
+        .is_some_and(|t| t.id == job.id && t.state == TopicState::Uploaded);
+    if !done || engine.is_uploading(&job.id)? {
+        return Ok(());
+    }
+    let upto = sealed_upto(engine, &job.id)?;
+    let gate = engine.seal_gate(&job.id)?;
+    let _exclusive = gate
+        .write()
+        .map_err(|_| Error::internal("seal gate poisoned."))?;
+    let wal = engine.wal(&job.id)?;
+    let mut w = lock(&wal)?;
+    if upto == 0 || w.last_seq() != upto {
+        return Ok(()); // not everything sealed (or nothing at all)
+    }
+    if w.roll()? {
+        let removed = w.reclaim_before(upto + 1)?;
+        tracing::debug!(sequence = %job.sequence, topic = %job.topic, segments = removed,
+            "WAL retired: all data sealed");
+    }
+    Ok(())
 }
 
 /// Reclaim WAL segments already covered by committed chunks (a crash between steps 4 and 5).

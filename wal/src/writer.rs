@@ -140,6 +140,22 @@ impl Wal {
         self.live_bytes
     }
 
+    /// Ends the active segment (synced first) and starts a new, empty one, so that
+    /// [`Wal::reclaim_before`] can remove every frame written so far once they are sealed.
+    /// For a log that will take no more appends (its topic's upload completed). Returns
+    /// `false`, doing nothing, when the active segment holds no frame.
+    pub fn roll(&mut self) -> Result<bool, WalError> {
+        if self.poisoned {
+            return Err(WalError::Poisoned);
+        }
+        if self.active.meta.end <= SEGMENT_HEADER_LEN as u64 {
+            return Ok(false);
+        }
+        let rotated = self.rotate();
+        self.check(rotated)?;
+        Ok(true)
+    }
+
     /// Poisons the log if `result` is an error.
     fn check<T>(&mut self, result: Result<T, WalError>) -> Result<T, WalError> {
         if result.is_err() {

@@ -297,6 +297,38 @@ fn reclaim_removes_exactly_the_covered_segments() {
 }
 
 #[test]
+fn roll_lets_reclaim_remove_every_written_frame() {
+    let fs = SimStorage::new(1);
+    let mut wal = open(&fs, opts(1 << 20));
+    assert!(!wal.roll().unwrap(), "nothing to roll in an empty segment");
+    for i in 1..=3u64 {
+        wal.append(
+            FrameKind::RecordBatch,
+            &[&payload(i, 48)],
+            Durability::Buffered,
+        )
+        .unwrap();
+    }
+    assert!(wal.roll().unwrap());
+    assert_eq!(wal.durable_seq(), 3, "rolling syncs the ended segment");
+    assert!(!wal.roll().unwrap(), "the new segment is empty");
+    assert_eq!(wal.reclaim_before(4).unwrap(), 1);
+    assert!(fs.contents(&seg(1)).is_none() && fs.contents(&seg(4)).is_some());
+    assert!(read_all(&wal, 0).is_empty());
+    assert_eq!(wal.live_bytes(), SEGMENT_HEADER_LEN as u64);
+    // After a crash the log reopens empty and continues the seqs.
+    let img = fs.crash_image(CrashMode::DurableOnly);
+    let (mut wal, report) =
+        Wal::open_with_storage(Arc::new(img), Path::new(DIR), opts(1 << 20)).unwrap();
+    assert_eq!((report.segments, report.frames, report.last_seq), (1, 0, 3));
+    assert_eq!(
+        wal.append(FrameKind::Marker, &[], Durability::Sync)
+            .unwrap(),
+        4
+    );
+}
+
+#[test]
 fn destroy_removes_the_directory_durably() {
     let fs = SimStorage::new(1);
     let mut wal = open(&fs, opts(128));
