@@ -68,7 +68,16 @@ async fn spawned_server_with_ceilings() {
             "{name}: same bytes to both servers"
         );
         let d = w.disk.as_ref().expect("disk ceiling");
-        assert!(d.bytes > 0 && d.syncs > 0 && d.write_size > 0);
+        assert!(d.bytes > 0 && d.syncs > 0);
+        assert_eq!(d.write_sizes.len(), w.topics);
+        assert!(d.write_sizes.iter().all(|&s| s > 0));
+        assert_eq!(w.tessera.per_topic.len(), w.topics);
+        let (b, n): (u64, u64) = w
+            .tessera
+            .per_topic
+            .iter()
+            .fold((0, 0), |a, t| (a.0 + t.0, a.1 + t.1));
+        assert_eq!((b, n), (w.tessera.bytes, w.tessera.batches));
         assert!(w.disk_bytes.unwrap() > 0, "{name}: bytes on disk");
         assert!(w.server_peak_rss_bytes.unwrap() > 0, "{name}: peak RSS");
         for r in [w.ratio_transport, w.ratio_disk, w.ratio_min] {

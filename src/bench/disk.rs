@@ -1,5 +1,5 @@
 //! The disk ceiling: sequential `write` + `fdatasync` bandwidth of the filesystem holding the
-//! data directory, with the write size of the workload's WAL frames and the fsync cadence of
+//! data directory, with the write size of each topic's WAL frames and the fsync cadence of
 //! the server's sync mode (`always` with durable acks: one `fdatasync` per frame), one writer
 //! thread and one fresh file per topic, as the WAL has one log per topic.
 
@@ -19,17 +19,12 @@ pub struct DiskRun {
     pub syncs: u64,
 }
 
-/// Write `bytes_per_stream` bytes in `write_size` pieces to `streams` new files under `dir`,
-/// in parallel; `fdatasync` after every `sync_every` bytes (0: after every write).
-pub fn ceiling(
-    dir: &Path,
-    streams: usize,
-    write_size: usize,
-    bytes_per_stream: u64,
-    sync_every: u64,
-) -> Result<DiskRun> {
-    let write_size = write_size.max(1);
-    let mut buf = vec![0u8; write_size];
+/// For each `(write_size, bytes)` of `streams`, write `bytes` in `write_size` pieces to a new
+/// file under `dir`, all streams in parallel; `fdatasync` after every `sync_every` bytes (0:
+/// after every write).
+pub fn ceiling(dir: &Path, streams: &[(usize, u64)], sync_every: u64) -> Result<DiskRun> {
+    let largest = streams.iter().map(|s| s.0).max().unwrap_or(1).max(1);
+    let mut buf = vec![0u8; largest];
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
     for b in buf.iter_mut() {
         x ^= x << 13;
@@ -40,10 +35,12 @@ pub fn ceiling(
     std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     let start = Instant::now();
     let results: Vec<Result<(u64, u64)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..streams.max(1))
-            .map(|i| {
+        let handles: Vec<_> = streams
+            .iter()
+            .enumerate()
+            .map(|(i, &(write_size, bytes_per_stream))| {
                 let path = dir.join(format!(".bench-disk-ceiling-{i}"));
-                let buf = &buf;
+                let buf = buf.get(..write_size.max(1)).unwrap_or(buf.as_slice());
                 scope.spawn(move || -> Result<(u64, u64)> {
                     let mut f = std::fs::File::create(&path)
                         .with_context(|| format!("create {}", path.display()))?;
@@ -96,9 +93,9 @@ mod tests {
     #[test]
     fn writes_what_it_says_and_cleans_up() {
         let dir = tempfile::tempdir().unwrap();
-        let r = super::ceiling(dir.path(), 2, 1000, 4500, 0).unwrap();
-        assert_eq!(r.bytes, 9000);
-        assert_eq!(r.syncs, 10); // 4 full writes + 1 partial per stream
+        let r = super::ceiling(dir.path(), &[(1000, 4500), (3000, 6000)], 0).unwrap();
+        assert_eq!(r.bytes, 10500);
+        assert_eq!(r.syncs, 7); // 4 full writes + 1 partial, then 2 full writes
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

@@ -424,6 +424,7 @@ fn measure(outcomes: &[StreamOutcome], elapsed: Duration, finalize: Duration) ->
             0.0
         },
         finalize_s: finalize.as_secs_f64(),
+        per_topic: outcomes.iter().map(|o| (o.bytes, o.batches)).collect(),
     }
 }
 
@@ -542,25 +543,34 @@ async fn run_workload(args: &BenchArgs, w: Workload, root: &Path) -> Result<Work
         let m = drive(noop.addr, &plan, "transport", args.quiet).await;
         noop.stop().await;
         transport = Some(m?);
-        let streams = plan.topics.len().max(1);
-        let write_size = t.measured.bytes / t.measured.batches.max(1);
-        let total = t.measured.bytes.min(args.disk_ceiling_mb * 1_000_000);
-        let per_stream = total / streams as u64;
+        // One writer per topic with that topic's mean message size; the same bytes as the
+        // Tessera run, scaled down to at most --disk-ceiling-mb.
+        let total = t.measured.bytes.max(1);
+        let cap = t.measured.bytes.min(args.disk_ceiling_mb * 1_000_000);
+        let streams: Vec<(usize, u64)> = t
+            .measured
+            .per_topic
+            .iter()
+            .map(|&(bytes, batches)| {
+                let write = usize::try_from(bytes / batches.max(1)).unwrap_or(usize::MAX);
+                let share = (u128::from(bytes) * u128::from(cap) / u128::from(total)) as u64;
+                (write.max(1), share)
+            })
+            .collect();
         let sync_every = if args.sync == "always" { 0 } else { 64 << 20 };
         let dir = match (&args.server, &args.data_dir) {
             (Some(_), Some(d)) => d.clone(),
             _ => root.to_path_buf(),
         };
-        let d = tokio::task::spawn_blocking(move || {
-            disk::ceiling(&dir, streams, write_size as usize, per_stream, sync_every)
-        })
-        .await
-        .map_err(|e| anyhow!("disk ceiling panicked: {e}"))??;
+        let writers = streams.clone();
+        let d = tokio::task::spawn_blocking(move || disk::ceiling(&dir, &writers, sync_every))
+            .await
+            .map_err(|e| anyhow!("disk ceiling panicked: {e}"))??;
         let secs = d.elapsed.as_secs_f64().max(1e-9);
         disk = Some(DiskCeiling {
             bytes: d.bytes,
-            write_size,
-            streams,
+            write_sizes: streams.iter().map(|s| s.0 as u64).collect(),
+            streams: streams.len(),
             syncs: d.syncs,
             elapsed_s: d.elapsed.as_secs_f64(),
             mb_s: d.bytes as f64 / 1e6 / secs,

@@ -33,6 +33,8 @@ pub struct Measured {
     pub client_generate_mb_s: f64,
     /// `sequence_finalize` duration (waits for pending seals), in seconds.
     pub finalize_s: f64,
+    /// Per topic: (IPC bytes, batches) sent.
+    pub per_topic: Vec<(u64, u64)>,
 }
 
 /// The disk ceiling run.
@@ -40,8 +42,8 @@ pub struct Measured {
 pub struct DiskCeiling {
     /// Bytes written.
     pub bytes: u64,
-    /// Size of each write (the workload's mean batch message size).
-    pub write_size: u64,
+    /// Size of each writer's writes (its topic's mean batch message size).
+    pub write_sizes: Vec<u64>,
     /// Parallel writers (one per topic).
     pub streams: usize,
     /// fdatasync calls.
