@@ -15,6 +15,10 @@ use tonic::codec::CompressionEncoding;
 
 /// How long shutdown waits for uploads to reach a durable point before exiting anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// HTTP/2 initial stream window, in bytes (one upload can have this much in flight).
+pub const STREAM_WINDOW_BYTES: u32 = 16 << 20;
+/// HTTP/2 initial connection window, in bytes.
+pub const CONNECTION_WINDOW_BYTES: u32 = 64 << 20;
 
 /// Serve Flight on `listener` until `shutdown` resolves; then stop accepting, tell running
 /// uploads to sync and end, and return once they have (or after [`SHUTDOWN_GRACE`]).
@@ -35,8 +39,8 @@ pub async fn run(
     tracing::info!(%addr, data_dir = %cfg.data_dir.display(), "tessera listening");
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tonic::transport::Server::builder()
-        .initial_stream_window_size(Some(16 << 20))
-        .initial_connection_window_size(Some(64 << 20))
+        .initial_stream_window_size(Some(STREAM_WINDOW_BYTES))
+        .initial_connection_window_size(Some(CONNECTION_WINDOW_BYTES))
         .tcp_nodelay(true)
         .layer(tower::util::MapResponseLayer::new(
             crate::flight::limits::oversize_is_resource_exhausted,
