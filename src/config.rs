@@ -57,6 +57,10 @@ pub struct Config {
     /// Back-pressure: an upload waits while its topic has more than this many unsealed bytes.
     /// Default 4 x `chunk_size_bytes`.
     pub max_unsealed_bytes: u64,
+    /// Finalize a session left open with no upload running or ended for this long, completing
+    /// its interrupted uploads with their durable data (see `engine::auto_finalize`).
+    /// Default `None`: sessions wait for their owner.
+    pub auto_finalize_after: Option<std::time::Duration>,
 }
 
 impl Default for Config {
@@ -74,6 +78,7 @@ impl Default for Config {
             chunk_compression: tessera_format::Compression::Zstd { level: 1 },
             zstd_min_saving: 0.1,
             max_unsealed_bytes: 512 << 20,
+            auto_finalize_after: None,
         }
     }
 }

@@ -62,6 +62,10 @@ struct ServeArgs {
     #[arg(long, env = "TESSERA_ZSTD_MIN_SAVING_PCT", default_value_t = 10,
           value_parser = clap::value_parser!(u8).range(0..=100))]
     zstd_min_saving_pct: u8,
+    /// Finalize a session left open with no upload for this many seconds, completing its
+    /// interrupted uploads with their durable data (0 = never).
+    #[arg(long, env = "TESSERA_AUTO_FINALIZE_AFTER_SECS", default_value_t = 0)]
+    auto_finalize_after_secs: u64,
     /// Size of one WAL segment file in MiB; sealed data is reclaimed a whole segment at a time.
     #[arg(long, env = "TESSERA_WAL_SEGMENT_MIB", default_value_t = 256,
           value_parser = clap::value_parser!(u64).range(1..=4096))]
@@ -103,6 +107,8 @@ fn main() -> ExitCode {
         max_encode_message_size: args.max_message_mib << 20,
         chunk_size_bytes: args.chunk_size_mib << 20,
         wal_segment_bytes: args.wal_segment_mib << 20,
+        auto_finalize_after: (args.auto_finalize_after_secs > 0)
+            .then(|| std::time::Duration::from_secs(args.auto_finalize_after_secs)),
         zstd_min_saving: f64::from(args.zstd_min_saving_pct) / 100.0,
         max_unsealed_bytes: 4 * (args.chunk_size_mib << 20),
         chunk_compression: if args.zstd_level == 0 {

@@ -30,6 +30,13 @@ pub async fn run(
     let engine = crate::blocking::run(move || Engine::open(config)).await?;
     let cfg = engine.config().clone();
     let (stop_tx, stop_rx) = watch::channel(false);
+    if let Some(after) = cfg.auto_finalize_after {
+        tokio::spawn(auto_finalize_loop(
+            Arc::clone(&engine),
+            after,
+            stop_rx.clone(),
+        ));
+    }
     let service = FlightServiceServer::new(TesseraFlight::new(Arc::clone(&engine), stop_rx))
         .max_decoding_message_size(cfg.max_decode_message_size)
         .max_encoding_message_size(cfg.max_encode_message_size)
@@ -71,4 +78,19 @@ pub async fn run(
     })
     .await?;
     result
+}
+
+/// Every `min(after / 4, 30 s)` (at least 100 ms), finalize sessions quiet for `after`.
+async fn auto_finalize_loop(engine: Arc<Engine>, after: Duration, mut stop: watch::Receiver<bool>) {
+    let period = (after / 4).clamp(Duration::from_millis(100), Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            _ = stop.changed() => return,
+        }
+        let eng = Arc::clone(&engine);
+        if let Err(e) = crate::blocking::run(move || eng.auto_finalize(after)).await {
+            tracing::warn!(error = %e.message, "auto-finalize check failed");
+        }
+    }
 }

@@ -9,6 +9,7 @@
 //! <data_dir>/topics/<topic id>/wal/   the topic's WAL segments (tessera-wal)
 //! ```
 
+mod auto_finalize;
 mod metadata;
 mod notifications;
 mod sequences;
@@ -43,6 +44,10 @@ pub struct Engine {
     gates: Mutex<HashMap<Uuid, Arc<RwLock<()>>>>,
     uploads: Mutex<HashMap<Uuid, Arc<UploadSlot>>>,
     wals: Mutex<HashMap<Uuid, SharedWal>>,
+    /// Last upload start or end per session id, ns (auto-finalize).
+    activity: Mutex<HashMap<String, i64>>,
+    /// When this engine opened, ns.
+    started_ns: i64,
 }
 
 impl Engine {
@@ -57,6 +62,8 @@ impl Engine {
             gates: Mutex::new(HashMap::new()),
             uploads: Mutex::new(HashMap::new()),
             wals: Mutex::new(HashMap::new()),
+            activity: Mutex::new(HashMap::new()),
+            started_ns: crate::ids::now_ns(),
         });
         engine.remove_orphan_topic_dirs()?;
         engine.compactor.start(Arc::downgrade(&engine))?;

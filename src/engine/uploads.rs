@@ -56,6 +56,7 @@ impl Drop for UploadGuard {
         if let Ok(mut map) = lock(&self.engine.uploads) {
             map.remove(&self.record.id);
         }
+        self.engine.note_activity(&self.record.session_id);
         if self.slot.is_deleted() {
             self.engine.remove_topic_data(&self.record.id);
         }
@@ -110,6 +111,7 @@ impl Engine {
             }
             e
         };
+        self.note_activity(&record.session_id);
         let stored_schema = self.catalog.schema(&record.id).map_err(release)?;
         let wal = self.wal(&record.id).map_err(release)?;
         Ok(UploadGuard {

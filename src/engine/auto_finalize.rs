@@ -1,0 +1,105 @@
+//! Optional auto-finalize (`--auto-finalize-after-secs`): a session left open, with no upload
+//! running or ended for that long, is finalized with the data it durably holds. Meant for
+//! recorders that crashed or lost power mid-session: their acknowledged data becomes an
+//! immutable, sealed recording instead of an open session nobody will close.
+//!
+//! Rules, per pending session, quiet for longer than the limit (quiet since the latest of: its
+//! creation, this server's start, the last upload of one of its topics starting or ending):
+//! * a topic with an upload running keeps the session open;
+//! * a topic that never received a schema (nothing uploaded) keeps it open too (finalize would
+//!   refuse; deleting the topic is the owner's call), logged once per check;
+//! * an interrupted upload (`uploading`, no stream) is completed with what it stores (statistics
+//!   recounted from chunks and WAL, the same as a resume would see), then the session is
+//!   finalized exactly as `session_finalize` does.
+
+use super::Engine;
+use crate::catalog::records::TopicState;
+use crate::error::Result;
+use crate::ids;
+use std::time::Duration;
+
+impl Engine {
+    /// Note upload activity in a session (an upload starting or ending).
+    pub(crate) fn note_activity(&self, session_id: &str) {
+        if let Ok(mut m) = super::lock(&self.activity) {
+            m.insert(session_id.to_string(), ids::now_ns());
+        }
+    }
+
+    /// Finalize every pending session quiet for longer than `quiet`; returns their locators.
+    pub fn auto_finalize(&self, quiet: Duration) -> Result<Vec<String>> {
+        let now = ids::now_ns();
+        let limit = i64::try_from(quiet.as_nanos()).unwrap_or(i64::MAX);
+        let mut done = Vec::new();
+        for (seq, _) in self.catalog.sequences()? {
+            for (sid, session) in self.catalog.sessions_of(&seq)? {
+                if session.completed_at_ns.is_some() {
+                    continue;
+                }
+                let last = super::lock(&self.activity)?.get(&sid).copied().unwrap_or(0);
+                let quiet_since = session.created_at_ns.max(self.started_ns).max(last);
+                if now.saturating_sub(quiet_since) < limit {
+                    continue;
+                }
+                if self.complete_interrupted(&seq, &sid)? {
+                    self.finalize_session(&session.uuid)?;
+                    tracing::info!(sequence = %seq, session = %sid, "session auto-finalized");
+                    done.push(format!("{seq}:{sid}"));
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Mark the session's interrupted uploads complete; `false` if the session must stay open.
+    fn complete_interrupted(&self, seq: &str, sid: &str) -> Result<bool> {
+        let topics: Vec<_> = self
+            .catalog
+            .topics_of(seq)?
+            .into_iter()
+            .filter(|(_, t)| t.session_id == sid)
+            .collect();
+        if topics.is_empty() {
+            return Ok(false);
+        }
+        for (name, t) in &topics {
+            if self.is_uploading(&t.id)? {
+                return Ok(false);
+            }
+            if t.state == TopicState::Created || self.catalog.schema(&t.id)?.is_none() {
+                tracing::warn!(sequence = %seq, topic = %name,
+                    "not auto-finalizing: the topic never received data");
+                return Ok(false);
+            }
+        }
+        for (name, t) in topics {
+            if t.state != TopicState::Uploading {
+                continue;
+            }
+            let stats = self.stored_stats(&t.id)?.unwrap_or_default();
+            let completed = self
+                .catalog
+                .write(|tx| match tx.read().topic(seq, &name)? {
+                    Some(mut rec) if rec.id == t.id && rec.state == TopicState::Uploading => {
+                        rec.state = TopicState::Uploaded;
+                        rec.stats = stats;
+                        tx.put_topic(seq, &name, &rec)?;
+                        Ok(true)
+                    }
+                    _ => Ok(false),
+                })?;
+            if !completed {
+                return Ok(false);
+            }
+            tracing::info!(sequence = %seq, topic = %name, rows = stats.rows,
+                "interrupted upload completed with its durable data");
+            self.compactor.request(crate::compactor::SealJob {
+                sequence: seq.to_string(),
+                topic: name,
+                id: t.id,
+                force: true,
+            });
+        }
+        Ok(true)
+    }
+}
