@@ -29,17 +29,14 @@ async fn completed_uploads_keep_no_wal_copy() {
             .await
             .unwrap();
         // An upload that breaks: it stays open, its data only in the WAL.
-        let mut msgs = encode(
-            put_descriptor("retire_open/t", &open),
-            imu_schema(),
-            vec![imu_batch(&[7])],
-        )
-        .await;
-        msgs.push(arrow_flight::FlightData {
-            data_header: b"garbage".to_vec().into(),
-            ..Default::default()
-        });
-        assert!(c.put_raw(futures::stream::iter(msgs)).await.is_err());
+        let interrupted = c
+            .put_interrupted(
+                put_descriptor("retire_open/t", &open),
+                imu_schema(),
+                vec![imu_batch(&[7])],
+            )
+            .await;
+        assert!(interrupted.is_err());
         // Finalize waits for the pending seals, the last of which retires the WAL.
         c.finalize(&s).await.unwrap();
         server.stop().await;

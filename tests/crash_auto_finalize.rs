@@ -22,12 +22,10 @@ async fn quiet_sessions_are_finalized_with_their_durable_data() {
     let (s1, _) = c.new_session("auto_a").await;
     let t1 = c.create_topic(&s1, "auto_a/imu", "IMU").await.unwrap();
     let data = vec![imu_batch(&[2, 1]), imu_batch(&[3])];
-    let mut msgs = encode(put_descriptor("auto_a/imu", &t1), imu_schema(), data).await;
-    msgs.push(arrow_flight::FlightData {
-        data_header: b"garbage".to_vec().into(),
-        ..Default::default()
-    });
-    assert!(c.put_raw(futures::stream::iter(msgs)).await.is_err());
+    let interrupted = c
+        .put_interrupted(put_descriptor("auto_a/imu", &t1), imu_schema(), data)
+        .await;
+    assert!(interrupted.is_err());
     // A completed upload whose client never finalized.
     let (s2, _) = c.new_session("auto_b").await;
     let t2 = c.create_topic(&s2, "auto_b/imu", "IMU").await.unwrap();

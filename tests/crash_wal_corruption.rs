@@ -11,13 +11,9 @@ use tonic::Code;
 /// with its data only in the WAL.
 async fn interrupted_upload(c: &mut Client, locator: &str, token: &str, batches: i64) {
     let data = (0..batches).map(|i| imu_batch(&[i])).collect();
-    let mut msgs = encode(put_descriptor(locator, token), imu_schema(), data).await;
-    msgs.push(arrow_flight::FlightData {
-        data_header: b"garbage".to_vec().into(),
-        ..Default::default()
-    });
     expect_code(
-        c.put_raw(futures::stream::iter(msgs)).await,
+        c.put_interrupted(put_descriptor(locator, token), imu_schema(), data)
+            .await,
         Code::InvalidArgument,
     );
 }

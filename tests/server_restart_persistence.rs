@@ -65,18 +65,13 @@ async fn interrupted_upload_resumes_after_restart() {
         let (s, _) = c.new_session("resume").await;
         let t = c.create_topic(&s, "resume/imu", "IMU").await.unwrap();
         // An upload that breaks mid-stream: the server keeps what it received.
-        let mut msgs = encode(
-            put_descriptor("resume/imu", &t),
-            imu_schema(),
-            vec![imu_batch(&[1, 2])],
-        )
-        .await;
-        msgs.push(arrow_flight::FlightData {
-            data_header: b"garbage".to_vec().into(),
-            ..Default::default()
-        });
         expect_code(
-            c.put_raw(futures::stream::iter(msgs)).await,
+            c.put_interrupted(
+                put_descriptor("resume/imu", &t),
+                imu_schema(),
+                vec![imu_batch(&[1, 2])],
+            )
+            .await,
             Code::InvalidArgument,
         );
         server.stop().await;

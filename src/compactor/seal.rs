@@ -15,7 +15,7 @@
 //!    topic's seal gate (so readers see either the old state or the new one, never both).
 //! 5. Reclaim WAL segments whose frames are all `<= last_seq` (still under the gate).
 //! 6. After a forced seal of a topic whose upload completed (`uploaded`: no more appends), if
-//!    every frame is sealed: end the active segment and reclaim it too (`retire_wal`).
+//!    every frame is sealed: end the active segment and reclaim it too (`reclaim_sealed`).
 //!
 //! Crash behaviour: before 4 the chunk is not in the catalog: readers use the WAL, the file
 //! is an orphan that recovery (or the next seal of the same range, which renames over it)
@@ -39,59 +39,36 @@ use tessera_wal::FrameKind;
 /// of chunks written. A forced seal of a topic whose upload completed then retires its WAL.
 pub fn seal_topic(engine: &Engine, job: &SealJob) -> Result<usize> {
     let mut written = 0;
-    loop {
-        match seal_one(engine, job)? {
-            Some(true) => written += 1,
-            Some(false) => {
-                written += 1;
-                break;
-            }
-            None => {
-                if written == 0 {
-                    reclaim_sealed(engine, job)?;
-                }
-                break;
-            }
+    while let Some(full) = seal_one(engine, job)? {
+        written += 1;
+        if !full {
+            break;
         }
     }
-    if job.force {
-        retire_wal(engine, job)?;
+    // Each seal reclaims what it covers; left to do: reclaims a crash interrupted (nothing
+    // written now), and retiring the WAL of a completed upload.
+    let retire = job.force && upload_completed(engine, job)?;
+    if written == 0 || retire {
+        reclaim_sealed(engine, job, retire)?;
     }
     Ok(written)
 }
 
-/// Step 6, for a topic whose upload completed (it takes no more appends): once every frame is
-/// sealed, end the active WAL segment and reclaim it, so the topic's data lives in its chunks
-/// only (no WAL copy kept beside them). A crash between the two leaves an empty new segment and
-/// the old one, which the next startup seal reclaims.
-fn retire_wal(engine: &Engine, job: &SealJob) -> Result<()> {
-    let done = engine
+/// Whether the topic's upload completed (`uploaded`, no stream): it takes no more appends.
+fn upload_completed(engine: &Engine, job: &SealJob) -> Result<bool> {
+    let uploaded = engine
         .catalog()
         .topic(&job.sequence, &job.topic)?
         .is_some_and(|t| t.id == job.id && t.state == TopicState::Uploaded);
-    if !done || engine.is_uploading(&job.id)? {
-        return Ok(());
-    }
-    let upto = sealed_upto(engine, &job.id)?;
-    let gate = engine.seal_gate(&job.id)?;
-    let _exclusive = gate
-        .write()
-        .map_err(|_| Error::internal("seal gate poisoned."))?;
-    let wal = engine.wal(&job.id)?;
-    let mut w = lock(&wal)?;
-    if upto == 0 || w.last_seq() != upto {
-        return Ok(()); // not everything sealed (or nothing at all)
-    }
-    if w.roll()? {
-        let removed = w.reclaim_before(upto + 1)?;
-        tracing::debug!(sequence = %job.sequence, topic = %job.topic, segments = removed,
-            "WAL retired: all data sealed");
-    }
-    Ok(())
+    Ok(uploaded && !engine.is_uploading(&job.id)?)
 }
 
-/// Reclaim WAL segments already covered by committed chunks (a crash between steps 4 and 5).
-fn reclaim_sealed(engine: &Engine, job: &SealJob) -> Result<()> {
+/// Reclaim WAL segments covered by committed chunks (step 5, or its redo after a crash between
+/// steps 4 and 5). With `retire` (step 6, a completed upload): if every frame is sealed, first
+/// end the active segment so it is reclaimed too, leaving the topic's data in its chunks only.
+/// A crash between the two leaves an empty new segment and the old one, which the next startup
+/// seal reclaims.
+fn reclaim_sealed(engine: &Engine, job: &SealJob, retire: bool) -> Result<()> {
     let upto = sealed_upto(engine, &job.id)?;
     if upto == 0 {
         return Ok(());
@@ -101,7 +78,11 @@ fn reclaim_sealed(engine: &Engine, job: &SealJob) -> Result<()> {
         .write()
         .map_err(|_| Error::internal("seal gate poisoned."))?;
     let wal = engine.wal(&job.id)?;
-    lock(&wal)?.reclaim_before(upto + 1)?;
+    let mut w = lock(&wal)?;
+    if retire && w.last_seq() == upto && w.roll()? {
+        tracing::debug!(sequence = %job.sequence, topic = %job.topic, "WAL retired: all data sealed");
+    }
+    w.reclaim_before(upto + 1)?;
     Ok(())
 }
 

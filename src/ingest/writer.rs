@@ -188,22 +188,19 @@ impl TopicWriter {
     /// Report newly durable bytes to the compactor (it seals only durable frames, so a seal
     /// requested here finds a whole chunk) and queue a seal at a chunk's worth.
     fn account_durable(&mut self, bytes: u64) {
-        let engine = Arc::clone(&self.engine);
-        let cfg = engine.config();
-        let id = self.guard.record.id;
-        let compactor = engine.compactor();
-        let unsealed = compactor.add_unsealed(id, bytes);
-        if unsealed >= cfg.chunk_size_bytes {
+        self.unsealed = self
+            .engine
+            .compactor()
+            .add_unsealed(self.guard.record.id, bytes);
+        if self.unsealed >= self.engine.config().chunk_size_bytes {
             self.engine.request_seal(&self.guard, false);
         }
-        self.unsealed = unsealed;
     }
 
     /// Back-pressure: while the topic has more than `max_unsealed_bytes` not yet sealed, make
     /// ours durable (the compactor seals only durable frames) and wait, bounded, for it.
     fn hold_back(&mut self) -> Result<()> {
-        let engine = Arc::clone(&self.engine);
-        let max = engine.config().max_unsealed_bytes;
+        let max = self.engine.config().max_unsealed_bytes;
         if self.unsealed + self.unsynced_bytes <= max {
             return Ok(());
         }
@@ -211,10 +208,9 @@ impl TopicWriter {
             self.sync()?;
         }
         let id = self.guard.record.id;
-        engine
-            .compactor()
-            .wait_below(id, max, BACKPRESSURE_MAX_WAIT);
-        self.unsealed = engine.compactor().add_unsealed(id, 0);
+        let compactor = self.engine.compactor();
+        compactor.wait_below(id, max, BACKPRESSURE_MAX_WAIT);
+        self.unsealed = compactor.add_unsealed(id, 0);
         Ok(())
     }
 

@@ -106,6 +106,13 @@ impl Client {
     }
 
     pub async fn action_raw(&mut self, name: &str, body: Vec<u8>) -> Result<Value, Status> {
+        let mut responses = self.action_responses(name, body).await?;
+        assert_eq!(responses.len(), 1, "exactly one Result per action");
+        Ok(responses.remove(0))
+    }
+
+    /// Every Result's `response`, checking each envelope names the action.
+    async fn action_responses(&mut self, name: &str, body: Vec<u8>) -> Result<Vec<Value>, Status> {
         let req = Action {
             r#type: name.to_string(),
             body: body.into(),
@@ -117,10 +124,14 @@ impl Client {
             .into_inner()
             .try_collect()
             .await?;
-        assert_eq!(results.len(), 1, "exactly one Result per action");
-        let v: Value = serde_json::from_slice(&results[0].body).unwrap();
-        assert_eq!(v["action"], name);
-        Ok(v["response"].clone())
+        Ok(results
+            .iter()
+            .map(|r| {
+                let v: Value = serde_json::from_slice(&r.body).unwrap();
+                assert_eq!(v["action"], name);
+                v["response"].clone()
+            })
+            .collect())
     }
 
     pub async fn create_sequence(&mut self, name: &str) -> Value {
@@ -216,6 +227,22 @@ impl Client {
         do_get(self, ticket).await
     }
 
+    /// DoPut `batches`, then a malformed message that breaks the stream (a client dying
+    /// mid-upload): the topic stays open with the batches before it. Returns the call's result.
+    pub async fn put_interrupted(
+        &mut self,
+        descriptor: Value,
+        schema: arrow_schema::SchemaRef,
+        batches: Vec<RecordBatch>,
+    ) -> Result<Vec<PutResult>, Status> {
+        let mut messages = encode(descriptor, schema, batches).await;
+        messages.push(FlightData {
+            data_header: b"garbage".to_vec().into(),
+            ..Default::default()
+        });
+        self.put_raw(futures::stream::iter(messages)).await
+    }
+
     pub async fn finalize(&mut self, session: &str) -> Result<Value, Status> {
         self.action("session_finalize", json!({"session_uuid": session}))
             .await
@@ -271,25 +298,8 @@ pub async fn do_get(
 impl Client {
     /// Run a paged action; returns each Result's `response`, checking each envelope.
     pub async fn action_paged(&mut self, name: &str, body: Value) -> Result<Vec<Value>, Status> {
-        let req = Action {
-            r#type: name.to_string(),
-            body: body.to_string().into_bytes().into(),
-        };
-        let results: Vec<_> = self
-            .inner
-            .do_action(req)
-            .await?
-            .into_inner()
-            .try_collect()
-            .await?;
-        Ok(results
-            .iter()
-            .map(|r| {
-                let v: Value = serde_json::from_slice(&r.body).unwrap();
-                assert_eq!(v["action"], name);
-                v["response"].clone()
-            })
-            .collect())
+        self.action_responses(name, body.to_string().into_bytes())
+            .await
     }
 
     /// Create a topic with explicit metadata and serialization format; returns its token.
