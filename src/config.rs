@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:6726";
 /// Default data directory, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "./tessera-data";
+/// Default [`Config::seal_lag_bytes`], in MiB.
+pub const DEFAULT_SEAL_LAG_MIB: u64 = 2048;
 
 /// When a DoPut's batches become durable (fsynced) relative to the acknowledgement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +56,16 @@ pub struct Config {
     /// its first batch (noisy camera frames: zstd would cost CPU for little space). `0` always
     /// compresses. Default 0.1.
     pub zstd_min_saving: f64,
-    /// Back-pressure: an upload waits while its topic has more than this many unsealed bytes.
-    /// Default 4 x `chunk_size_bytes`.
+    /// Burst absorption: while an upload runs, its topic is sealed only once this many durable
+    /// bytes wait unsealed. Until then the WAL alone takes the stream, so a recording burst
+    /// writes each byte once and runs at the disk's speed; the compactor catches up when the
+    /// backlog passes this or the upload ends (`session_finalize` waits for it). Costs disk
+    /// space (the backlog) and startup time after a crash (the backlog is recounted and
+    /// sealed), never memory: a read of a topic with more than two chunks unsealed has them
+    /// sealed first. `0` seals each chunk as soon as it is complete. Default 2 GiB.
+    pub seal_lag_bytes: u64,
+    /// Back-pressure, and the bound of a topic's WAL backlog: an upload waits while its topic
+    /// has more than this many unsealed bytes. Default `seal_lag_bytes` + 4 x `chunk_size_bytes`.
     pub max_unsealed_bytes: u64,
     /// Finalize a session left open with no upload running or ended for this long, completing
     /// its interrupted uploads with their durable data (see `engine::auto_finalize`).
@@ -77,7 +87,8 @@ impl Default for Config {
             chunk_size_bytes: 128 << 20,
             chunk_compression: tessera_format::Compression::Zstd { level: 1 },
             zstd_min_saving: 0.1,
-            max_unsealed_bytes: 512 << 20,
+            seal_lag_bytes: DEFAULT_SEAL_LAG_MIB << 20,
+            max_unsealed_bytes: (DEFAULT_SEAL_LAG_MIB << 20) + 4 * (128 << 20),
             auto_finalize_after: None,
         }
     }

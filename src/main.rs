@@ -4,7 +4,7 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tessera::config::{Config, SyncMode, DEFAULT_DATA_DIR, DEFAULT_LISTEN};
+use tessera::config::{Config, SyncMode, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_SEAL_LAG_MIB};
 use tessera_format::Compression;
 
 #[derive(Parser)]
@@ -70,6 +70,11 @@ struct ServeArgs {
     #[arg(long, env = "TESSERA_WAL_SEGMENT_MIB", default_value_t = 256,
           value_parser = clap::value_parser!(u64).range(1..=4096))]
     wal_segment_mib: u64,
+    /// While an upload runs, seal its topic only once this many MiB wait unsealed: a burst is
+    /// written once (to the WAL) at the disk's speed and compacted afterwards (0 = seal every
+    /// chunk at once). Uploads wait beyond this plus four chunks.
+    #[arg(long, env = "TESSERA_SEAL_LAG_MIB", default_value_t = DEFAULT_SEAL_LAG_MIB)]
+    seal_lag_mib: u64,
 }
 
 fn parse_sync(s: &str) -> Result<SyncMode, String> {
@@ -110,7 +115,9 @@ fn main() -> ExitCode {
         auto_finalize_after: (args.auto_finalize_after_secs > 0)
             .then(|| std::time::Duration::from_secs(args.auto_finalize_after_secs)),
         zstd_min_saving: f64::from(args.zstd_min_saving_pct) / 100.0,
-        max_unsealed_bytes: 4 * (args.chunk_size_mib << 20),
+        seal_lag_bytes: args.seal_lag_mib << 20,
+        max_unsealed_bytes: (args.seal_lag_mib << 20)
+            .saturating_add(4 * (args.chunk_size_mib << 20)),
         chunk_compression: if args.zstd_level == 0 {
             Compression::None
         } else {

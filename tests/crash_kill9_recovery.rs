@@ -223,18 +223,21 @@ async fn acknowledged_batches_survive_kill9_at_random_moments() {
 }
 
 /// Small chunks and WAL segments so that seals and reclaims happen all the time; the sync
-/// mode varies.
+/// mode and the seal lag (seal each chunk at once, or let a few MiB of burst wait) vary.
 fn server_args(rng: &mut Rng) -> Vec<String> {
     let sync = if rng.range(0, 4) == 0 {
         format!("interval:{}", rng.range(1, 20))
     } else {
         "always".to_string()
     };
+    let lag = [0, 0, 2, 6][rng.range(0, 4) as usize].to_string();
     [
         "--chunk-size-mib",
         "1",
         "--wal-segment-mib",
         "1",
+        "--seal-lag-mib",
+        &lag,
         "--sync",
         &sync,
     ]

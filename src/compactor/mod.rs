@@ -2,8 +2,9 @@
 //! files plus a skip index in the catalog, then reclaims the WAL segments they cover.
 //!
 //! One worker thread takes seal jobs from a queue (one entry per topic at most). Writers
-//! report unsealed bytes; at `chunk_size_bytes` a topic is queued; at `max_unsealed_bytes`
-//! the writer waits (the only way compaction ever slows ingest: a bounded back-pressure).
+//! report unsealed bytes; past `seal_lag_bytes` (at least a chunk) a topic is queued, and so
+//! is one whose read finds more than two chunks unsealed; at `max_unsealed_bytes` the writer
+//! waits (the only way compaction ever slows ingest: a bounded back-pressure).
 //! When an upload ends its topic is queued with `force` (seal whatever is left), and
 //! `session_finalize` waits until its topics are idle, so finalized data is sealed.
 //! The seal steps and their crash behaviour are in [`seal`].

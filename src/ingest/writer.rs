@@ -186,13 +186,15 @@ impl TopicWriter {
     }
 
     /// Report newly durable bytes to the compactor (it seals only durable frames, so a seal
-    /// requested here finds a whole chunk) and queue a seal at a chunk's worth.
+    /// requested here finds a whole chunk) and queue a seal once the backlog passes the seal
+    /// lag (burst absorption, see `Config::seal_lag_bytes`), and at least a chunk's worth.
     fn account_durable(&mut self, bytes: u64) {
         self.unsealed = self
             .engine
             .compactor()
             .add_unsealed(self.guard.record.id, bytes);
-        if self.unsealed >= self.engine.config().chunk_size_bytes {
+        let cfg = self.engine.config();
+        if self.unsealed >= cfg.chunk_size_bytes.max(cfg.seal_lag_bytes) {
             self.engine.request_seal(&self.guard, false);
         }
     }

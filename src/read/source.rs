@@ -1,9 +1,11 @@
 //! Where a topic's rows come from: sealed chunks (chosen by their catalog skip index, never
 //! opened when outside the window) and the unsealed WAL tail (durable frames after the last
-//! sealed one, decoded and stably sorted in memory; bounded by `max_unsealed_bytes`).
+//! sealed one, decoded and stably sorted in memory). The tail is bounded by two chunks: a
+//! longer one (an upload absorbing a burst, see `Config::seal_lag_bytes`) is sealed first.
 
 use crate::catalog::chunks::ChunkRecord;
 use crate::catalog::records::{TopicRecord, TopicState};
+use crate::compactor::SealJob;
 use crate::engine::{lock, Engine};
 use crate::error::{Error, Result};
 use crate::flight::descriptor::Window;
@@ -15,6 +17,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tessera_format::{prune_time, Prune};
 use tessera_wal::FrameKind;
+
+/// The WAL tail a read decodes in memory is at most this many chunks' worth of Arrow bodies.
+const MAX_TAIL_CHUNKS: u64 = 2;
+/// Seal-and-retry rounds before a read takes a longer tail whole.
+const SEAL_ATTEMPTS: usize = 3;
 
 /// A resolved topic with its stored schema.
 pub struct TopicData {
@@ -121,6 +128,44 @@ impl TopicData {
         if self.record.state == TopicState::Created {
             return Ok(Vec::new());
         }
+        // A tail over the limit is sealed and the snapshot retaken; an upload could keep it
+        // over by outrunning the seals, so the last attempt takes it whole.
+        let limit = engine
+            .config()
+            .chunk_size_bytes
+            .saturating_mul(MAX_TAIL_CHUNKS);
+        for _ in 0..SEAL_ATTEMPTS {
+            if let Some(out) = self.snapshot(engine, schema, ts, window, Some(limit))? {
+                return Ok(out);
+            }
+            self.seal_now(engine);
+        }
+        self.snapshot(engine, schema, ts, window, None)?
+            .ok_or_else(|| Error::internal("an unbounded WAL tail read gave up."))
+    }
+
+    /// Have the compactor seal the topic's complete chunks now, and wait for it.
+    fn seal_now(&self, engine: &Engine) {
+        let compactor = engine.compactor();
+        compactor.request(SealJob {
+            sequence: self.locator.sequence.clone(),
+            topic: self.locator.topic.clone(),
+            id: self.record.id,
+            force: false,
+        });
+        compactor.wait_idle(&self.record.id);
+    }
+
+    /// [`TopicData::sources`] as of now; `None` when the WAL tail holds more than `limit`
+    /// Arrow body bytes.
+    fn snapshot(
+        &self,
+        engine: &Engine,
+        schema: &SchemaRef,
+        ts: usize,
+        window: Window,
+        limit: Option<u64>,
+    ) -> Result<Option<Vec<Source>>> {
         let gate = engine.seal_gate(&self.record.id)?;
         let _shared = gate
             .read()
@@ -136,7 +181,10 @@ impl TopicData {
                 record,
             })
             .collect();
-        if let Some(batch) = self.tail(engine, schema, ts, upto, window)? {
+        let Some(tail) = self.tail(engine, schema, ts, upto, window, limit)? else {
+            return Ok(None);
+        };
+        if let Some(batch) = tail {
             let ts_min = ts_column(&batch, ts)?
                 .values()
                 .first()
@@ -149,10 +197,11 @@ impl TopicData {
             });
         }
         out.sort_by_key(|s| (s.ts_min(), s.key()));
-        Ok(out)
+        Ok(Some(out))
     }
 
-    /// Durable WAL frames after `upto`, windowed and stably sorted.
+    /// Durable WAL frames after `upto`, windowed and stably sorted (`Some(None)`: no rows);
+    /// `None` as soon as their Arrow bodies pass `limit`.
     fn tail(
         &self,
         engine: &Engine,
@@ -160,7 +209,8 @@ impl TopicData {
         ts: usize,
         upto: u64,
         window: Window,
-    ) -> Result<Option<RecordBatch>> {
+        limit: Option<u64>,
+    ) -> Result<Option<Option<RecordBatch>>> {
         let wal = engine.wal(&self.record.id).map_err(|e| Error {
             message: format!("topic `{}`: {}", self.locator.locator(), e.message),
             ..e
@@ -170,6 +220,7 @@ impl TopicData {
             (w.reader(upto + 1), w.durable_seq())
         };
         let mut parts = Vec::new();
+        let mut bytes = 0u64;
         for frame in reader {
             let frame = frame.map_err(|e| {
                 Error::data_loss(format!("topic `{}`: {e}.", self.locator.locator()))
@@ -180,20 +231,24 @@ impl TopicData {
             if frame.kind != FrameKind::RecordBatch {
                 continue;
             }
-            let (batch, _) =
-                ipc::decode_stored_batch(frame.seq, frame.payload, schema).map_err(|e| {
+            let (batch, body_len) = ipc::decode_stored_batch(frame.seq, frame.payload, schema)
+                .map_err(|e| {
                     Error::data_loss(format!("topic `{}`: {}", self.locator.locator(), e.message))
                 })?;
+            bytes = bytes.saturating_add(body_len);
+            if limit.is_some_and(|l| bytes > l) {
+                return Ok(None);
+            }
             if let Some(b) = filter_window(&batch, ts, window)? {
                 parts.push(b);
             }
         }
         if parts.is_empty() {
-            return Ok(None);
+            return Ok(Some(None));
         }
         let all = arrow_select::concat::concat_batches(schema, &parts)
             .map_err(|e| Error::internal(format!("cannot assemble rows: {e}.")))?;
-        stable_sort(&all, ts).map(Some)
+        stable_sort(&all, ts).map(|b| Some(Some(b)))
     }
 
     /// Rows, min and max timestamp inside `window` (skip indices answer for chunks wholly
