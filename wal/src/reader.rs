@@ -139,14 +139,18 @@ impl WalReader {
             }
             cur.pos = frame.next_offset;
             cur.expected = cur.expected.saturating_add(1);
-            if frame.seq < self.from_seq {
-                continue;
-            }
-            let payload = cur.bytes.get(frame.payload).unwrap_or(&[]).to_vec();
+            // Frames before `from_seq` are verified too (seq continuity needs them), so their
+            // pages are released like any others: a seal starting mid-segment would otherwise
+            // keep up to a whole segment of 50 MB camera frames resident.
+            let payload = (frame.seq >= self.from_seq)
+                .then(|| cur.bytes.get(frame.payload).unwrap_or(&[]).to_vec());
             if cur.pos - cur.released >= RELEASE_EVERY {
                 cur.bytes.release_before(cur.pos);
                 cur.released = cur.pos;
             }
+            let Some(payload) = payload else {
+                continue;
+            };
             return Ok(Some(Frame {
                 seq: frame.seq,
                 kind: frame.kind,
