@@ -13,7 +13,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, IoSlice, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use crate::storage::{FileBytes, Storage, StorageFile};
+use crate::storage::{FileBytes, Storage, StorageFile, SyncHandle};
 
 /// Real files on the local file system.
 #[derive(Clone, Copy, Debug, Default)]
@@ -60,6 +60,22 @@ impl StorageFile for FsFile {
 
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         self.file.set_len(len)
+    }
+
+    fn sync_handle(&self) -> io::Result<Box<dyn SyncHandle>> {
+        Ok(Box::new(FsSync(self.file.try_clone()?)))
+    }
+}
+
+/// A duplicated descriptor of a segment file, used only for `fdatasync`. It shares the open
+/// file description (and so the kernel's write-error state) with the appending handle; the
+/// log serializes syncs so an error is never reported to one and missed by the other.
+#[derive(Debug)]
+struct FsSync(File);
+
+impl SyncHandle for FsSync {
+    fn sync_data(&self) -> io::Result<()> {
+        self.0.sync_data()
     }
 }
 

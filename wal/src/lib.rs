@@ -8,7 +8,8 @@
 //!
 //! # Durability contract
 //! * [`Wal::append`] with [`Durability::Sync`], or [`Wal::sync`], returns only after the
-//!   frames are `fdatasync`ed; [`Wal::durable_seq`] never counts anything else.
+//!   frames are `fdatasync`ed; [`Wal::durable_seq`] never counts anything else. A sync begun
+//!   with [`Wal::begin_sync`] counts only once [`Wal::end_sync`] recorded its success.
 //! * Segment files are synced before the next segment is created, and a new segment (header,
 //!   file, directory entry) is durable before any frame goes into it; directories are fsynced
 //!   wherever files are created or removed.
@@ -25,6 +26,8 @@
 //! * `inspect` — read-only classification of a directory: torn tail vs. corruption.
 //! * `recovery` — [`RecoveryReport`]; repair of the torn tail at open.
 //! * `writer` — [`Wal`]: append, sync, rotation, poisoning.
+//! * `group` — group commit: [`Wal::begin_sync`], [`PendingSync::run`] outside the caller's
+//!   lock, [`Wal::end_sync`]; the sync gate that serializes every sync of a log.
 //! * `lifecycle` — open, [`WalReader`] snapshots, reclaim, destroy.
 //! * `reader` — [`WalReader`], [`Frame`].
 //! * `verify` — [`verify_dir`] for offline checks.
@@ -42,6 +45,7 @@
 mod error;
 mod frame;
 mod fs;
+mod group;
 mod inspect;
 mod lifecycle;
 mod options;
@@ -62,6 +66,7 @@ pub use frame::{
     FRAME_HEADER_LEN, MAX_PAYLOAD_LEN,
 };
 pub use fs::FsStorage;
+pub use group::{PendingSync, SyncDone};
 pub use inspect::{Corruption, Truncation};
 pub use options::{Durability, WalOptions, DEFAULT_SEGMENT_SIZE};
 pub use reader::{Frame, WalReader};
@@ -72,6 +77,6 @@ pub use segment::{
     HeaderDefect, SegmentHeader, SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SEGMENT_VERSION,
 };
 pub use sim::{CrashMode, SimFault, SimStats, SimStorage};
-pub use storage::{write_all_at, FileBytes, Storage, StorageFile};
+pub use storage::{write_all_at, FileBytes, Storage, StorageFile, SyncHandle};
 pub use verify::{verify_dir, verify_dir_with_storage, SegmentReport, VerifyReport};
 pub use writer::Wal;

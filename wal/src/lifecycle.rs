@@ -80,6 +80,7 @@ impl Wal {
             durable_seq,
             live_bytes,
             poisoned: false,
+            gate: Default::default(),
         };
         Ok((wal, rec.report))
     }

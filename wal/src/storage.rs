@@ -49,6 +49,17 @@ pub trait StorageFile: Send + fmt::Debug {
     fn file_len(&self) -> io::Result<u64>;
     /// Truncates or extends (with zeros) the file to `len` bytes (durable after `sync_data`).
     fn set_len(&mut self, len: u64) -> io::Result<()>;
+    /// A second handle on the same open file (a duplicated descriptor) that only syncs, so an
+    /// `fdatasync` can run on another thread while this handle keeps appending (group commit).
+    fn sync_handle(&self) -> io::Result<Box<dyn SyncHandle>>;
+}
+
+/// A handle that makes the bytes written so far to one file durable; see
+/// [`StorageFile::sync_handle`].
+pub trait SyncHandle: Send + Sync + fmt::Debug {
+    /// `fdatasync` the file: every byte written before the call is durable when it returns
+    /// `Ok`; bytes written during the call may or may not be.
+    fn sync_data(&self) -> io::Result<()>;
 }
 
 /// Writes all of `bufs` at `offset`, retrying short writes. A write that makes no progress fails
@@ -191,6 +202,9 @@ mod tests {
         fn set_len(&mut self, len: u64) -> io::Result<()> {
             self.data.resize(len as usize, 0);
             Ok(())
+        }
+        fn sync_handle(&self) -> io::Result<Box<dyn SyncHandle>> {
+            Err(io::ErrorKind::Unsupported.into())
         }
     }
 

@@ -11,12 +11,16 @@
 //! 4. any write or sync error poisons the handle: the state of unsynced bytes is unknown
 //!    (after a failed `fdatasync` the kernel may have dropped them), so every later
 //!    append/sync fails with [`WalError::Poisoned`] until the log is reopened.
+//!
+//! A sync can also run outside the caller's lock while appends go on (group commit, see
+//! `group`); every sync of a log passes through its `SyncGate`, one at a time.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::error::WalError;
 use crate::frame::{encode_header, frame_len, padding_len, FrameKind};
+use crate::group::SyncGate;
 use crate::options::{Durability, WalOptions};
 use crate::segment::{create_segment, SEGMENT_HEADER_LEN};
 use crate::storage::{write_all_at, Storage, StorageFile};
@@ -53,6 +57,8 @@ pub struct Wal {
     pub(crate) durable_seq: u64,
     pub(crate) live_bytes: u64,
     pub(crate) poisoned: bool,
+    /// Serializes every sync of this log, inline or pending (group commit).
+    pub(crate) gate: Arc<SyncGate>,
 }
 
 impl Wal {
@@ -68,9 +74,7 @@ impl Wal {
         parts: &[&[u8]],
         durability: Durability,
     ) -> Result<u64, WalError> {
-        if self.poisoned {
-            return Err(WalError::Poisoned);
-        }
+        self.ensure_usable()?;
         let seq = self.next_seq;
         let next = seq.checked_add(1).ok_or(WalError::SeqExhausted)?;
         let (header, len) = encode_header(kind, seq, parts)?;
@@ -103,20 +107,30 @@ impl Wal {
     /// `fdatasync`s everything appended so far and returns the durable seq (0 if nothing was
     /// ever appended). Skips the system call when everything is already durable.
     pub fn sync(&mut self) -> Result<u64, WalError> {
-        if self.poisoned {
-            return Err(WalError::Poisoned);
-        }
+        self.ensure_usable()?;
         let target = self.last_seq();
-        if self.durable_seq != target {
-            let synced = self
-                .active
-                .file
-                .sync_data()
-                .map_err(|e| WalError::io("fdatasync", &self.active.meta.path, e));
+        if self.durable_seq < target {
+            let synced = self.sync_active();
             self.check(synced)?;
             self.durable_seq = target;
         }
         Ok(target)
+    }
+
+    /// `fdatasync` of the active segment, through the sync gate.
+    fn sync_active(&mut self) -> Result<(), WalError> {
+        let file = &mut self.active.file;
+        self.gate
+            .sync(|| file.sync_data())
+            .map_err(|e| WalError::io("fdatasync", &self.active.meta.path, e))
+    }
+
+    /// Fails with [`WalError::Poisoned`] once a write or sync failed.
+    pub(crate) fn ensure_usable(&self) -> Result<(), WalError> {
+        if self.is_poisoned() {
+            return Err(WalError::Poisoned);
+        }
+        Ok(())
     }
 
     /// Highest seq assigned so far (0 if none); the next append gets `last_seq() + 1`.
@@ -131,7 +145,7 @@ impl Wal {
 
     /// True after a write or sync error; see [`WalError::Poisoned`].
     pub fn is_poisoned(&self) -> bool {
-        self.poisoned
+        self.poisoned || self.gate.failed()
     }
 
     /// Bytes appended and not yet reclaimed: segment headers plus frames (headers, payloads,
@@ -145,9 +159,7 @@ impl Wal {
     /// For a log that will take no more appends (its topic's upload completed). Returns
     /// `false`, doing nothing, when the active segment holds no frame.
     pub fn roll(&mut self) -> Result<bool, WalError> {
-        if self.poisoned {
-            return Err(WalError::Poisoned);
-        }
+        self.ensure_usable()?;
         if self.active.meta.end <= SEGMENT_HEADER_LEN as u64 {
             return Ok(false);
         }
@@ -176,11 +188,8 @@ impl Wal {
                 .map_err(|e| WalError::io("trim segment", &self.active.meta.path, e))?;
         }
         let last = self.last_seq();
-        if self.durable_seq != last {
-            self.active
-                .file
-                .sync_data()
-                .map_err(|e| WalError::io("fdatasync", &self.active.meta.path, e))?;
+        if self.durable_seq < last {
+            self.sync_active()?;
             self.durable_seq = last;
         }
         let (path, file) = create_segment(

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub use crash::CrashMode;
 use state::State;
 
-use crate::storage::{FileBytes, Storage, StorageFile};
+use crate::storage::{FileBytes, Storage, StorageFile, SyncHandle};
 
 /// An injected I/O failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,6 +181,27 @@ impl StorageFile for SimFile {
 
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         self.fs.lock().set_len(self.ino, len)
+    }
+
+    fn sync_handle(&self) -> io::Result<Box<dyn SyncHandle>> {
+        Ok(Box::new(SimSync {
+            fs: self.fs.clone(),
+            ino: self.ino,
+        }))
+    }
+}
+
+/// A sync-only handle on a [`SimStorage`] file: a sync makes every write made before it durable
+/// (and the injected sync faults apply to it as to the file's own syncs).
+#[derive(Debug)]
+struct SimSync {
+    fs: SimStorage,
+    ino: u64,
+}
+
+impl SyncHandle for SimSync {
+    fn sync_data(&self) -> io::Result<()> {
+        self.fs.lock().sync_data(self.ino)
     }
 }
 
