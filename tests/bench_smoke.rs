@@ -69,6 +69,12 @@ async fn spawned_server_with_ceilings() {
         );
         let d = w.disk.as_ref().expect("disk ceiling");
         assert!(d.bytes > 0 && d.syncs > 0);
+        assert!(d.cadence_mb_s > 0.0 && d.stream_mb_s > 0.0);
+        assert_eq!(
+            d.mb_s,
+            d.cadence_mb_s.max(d.stream_mb_s),
+            "{name}: the faster"
+        );
         assert_eq!(d.write_sizes.len(), w.topics);
         assert!(d.write_sizes.iter().all(|&s| s > 0));
         assert_eq!(w.tessera.per_topic.len(), w.topics);

@@ -1,5 +1,6 @@
 //! Ingest: one DoPut stream into one topic's write-ahead log.
 
+mod commit;
 mod upload;
 mod writer;
 

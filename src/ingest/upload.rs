@@ -1,9 +1,16 @@
 //! The async half of a DoPut: read messages from the network while the previous one is being
-//! written (one blocking job in flight), forward durable acks, end with the right status.
+//! written (one blocking write job in flight) and its fsync runs (one sync job in flight, group
+//! commit: see `commit`), forward durable acks, end with the right status.
 //!
 //! Memory per upload is bounded by two messages (one being received, one being written), each
-//! at most the decode limit; HTTP/2 flow control holds the client back while the disk is busy.
+//! at most the decode limit; an fsync holds no message. HTTP/2 flow control holds the client
+//! back while the disk is busy.
+//!
+//! Pipeline: write N -> (sync N || write N+1) -> (sync N+1 || write N+2) ... A write whose fsync
+//! is due waits for the running sync before the next write starts, so at most one appended
+//! batch is ever waiting beyond the sync in flight.
 
+use super::commit::Synced;
 use super::writer::{Durable, TopicWriter};
 use crate::blocking::run as blocking;
 use crate::engine::Engine;
@@ -18,7 +25,8 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
 
-type Job = JoinHandle<(TopicWriter, Result<Option<Durable>>)>;
+type Job = JoinHandle<(TopicWriter, Result<bool>)>;
+type SyncJob = JoinHandle<Result<Synced>>;
 
 fn ack_result(d: Durable) -> PutResult {
     let body = serde_json::json!({ "durable_batches": d.batches, "durable_rows": d.rows });
@@ -53,8 +61,8 @@ pub async fn do_put(
     // The first message usually carries the schema too: handle it before answering, so a bad
     // schema fails the call itself.
     let (writer, res) = run_write(writer, first.data_header, first.data_body).await;
-    let writer = match (writer, res) {
-        (Some(w), Ok(_)) => w,
+    let (writer, due) = match (writer, res) {
+        (Some(w), Ok(due)) => (w, due),
         (Some(w), Err(e)) => {
             abandon(w).await;
             return Err(e);
@@ -63,12 +71,13 @@ pub async fn do_put(
         (None, Ok(_)) => return Err(Error::internal("upload writer lost.")),
     };
     let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(pump(writer, input, tx, shutdown));
+    tokio::spawn(pump(writer, due, input, tx, shutdown));
     Ok(Box::pin(ReceiverStream::new(rx)))
 }
 
-/// Outcome of one blocking write: the writer (gone if the job panicked) and its result.
-type JobOutcome = (Option<TopicWriter>, Result<Option<Durable>>);
+/// Outcome of one blocking write: the writer (gone if the job panicked) and its result
+/// (whether an fsync is due).
+type JobOutcome = (Option<TopicWriter>, Result<bool>);
 
 async fn join(job: Job) -> JobOutcome {
     wait_job(&mut Some(job)).await
@@ -89,71 +98,146 @@ async fn abandon(writer: TopicWriter) {
     let _ = tokio::task::spawn_blocking(move || writer.abandon()).await;
 }
 
+/// The pipeline's state between events.
+struct Pipeline {
+    /// The writer, when no write job holds it.
+    idle: Option<TopicWriter>,
+    job: Option<Job>,
+    sync: Option<SyncJob>,
+    /// A write made an fsync due that has not begun yet.
+    sync_due: bool,
+    /// Finished syncs not yet given back to the writer (it was busy).
+    synced: Vec<Synced>,
+    /// The next message, received while the writer was busy.
+    held: Option<FlightData>,
+    acks: bool,
+}
+
+impl Pipeline {
+    /// With the writer idle: give it finished syncs, begin a due sync when none runs (or ack
+    /// at once if nothing was left to sync), and start the next write unless a sync is due.
+    async fn advance(&mut self, tx: &mpsc::Sender<Result<PutResult, Status>>) -> Result<()> {
+        let Some(w) = self.idle.as_mut() else {
+            return Ok(());
+        };
+        for done in self.synced.drain(..) {
+            w.synced(done);
+        }
+        if self.sync_due && self.sync.is_none() {
+            self.sync_due = false;
+            match w.begin_sync()? {
+                Some(ticket) => {
+                    self.sync = Some(tokio::task::spawn_blocking(move || ticket.run()));
+                }
+                None if self.acks => send_ack(w.durable(), tx).await,
+                None => {}
+            }
+        }
+        if self.job.is_none() && !self.sync_due && self.held.is_some() {
+            if let (Some(msg), Some(w)) = (self.held.take(), self.idle.take()) {
+                self.job = Some(spawn_write(w, msg.data_header, msg.data_body));
+            }
+        }
+        Ok(())
+    }
+
+    /// Wait for the running write and sync, giving their results back to the writer; the
+    /// first error wins. Acks of syncs that succeeded are still sent.
+    async fn drain(&mut self, tx: &mpsc::Sender<Result<PutResult, Status>>) -> Result<()> {
+        let mut outcome = Ok(());
+        if let Some(j) = self.job.take() {
+            let (w, res) = join(j).await;
+            self.idle = w;
+            if let Err(e) = res {
+                outcome = Err(e);
+            }
+        }
+        if let Some(s) = self.sync.take() {
+            match wait_sync(&mut Some(s)).await {
+                Ok(done) => self.sync_finished(done, tx).await,
+                Err(e) => outcome = outcome.and(Err(e)),
+            }
+        }
+        if let Some(w) = self.idle.as_mut() {
+            for done in self.synced.drain(..) {
+                w.synced(done);
+            }
+        }
+        outcome
+    }
+
+    async fn sync_finished(&mut self, done: Synced, tx: &mpsc::Sender<Result<PutResult, Status>>) {
+        if self.acks {
+            send_ack(done.covers, tx).await;
+        }
+        self.synced.push(done);
+    }
+}
+
 /// Drive the rest of the stream.
 async fn pump(
     writer: TopicWriter,
+    due: bool,
     mut input: Streaming<FlightData>,
     tx: mpsc::Sender<Result<PutResult, Status>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut idle = Some(writer);
-    let mut job: Option<Job> = None;
-    let mut held: Option<FlightData> = None;
+    let mut p = Pipeline {
+        acks: writer.acks(),
+        idle: Some(writer),
+        job: None,
+        sync: None,
+        sync_due: due,
+        synced: Vec::new(),
+        held: None,
+    };
+    let mut eof = false;
     let outcome: Result<()> = loop {
-        if held.is_none() {
-            // Wait for whichever comes first: the running write (to forward its ack at once)
-            // or the next message (received while the write runs).
-            let event = tokio::select! {
-                done = wait_job(&mut job), if job.is_some() => Event::Done(Box::new(done)),
-                m = input.message() => Event::Message(m),
-                _ = shutdown.wait_for(|s| *s) => Event::Shutdown,
-            };
-            match event {
-                Event::Done(out) => {
-                    job = None;
-                    let (w, res) = *out;
-                    idle = w;
-                    if let Err(e) = forward(res, &tx).await {
-                        break Err(e);
-                    }
-                    continue;
-                }
-                Event::Message(Ok(Some(m))) => held = Some(m),
-                Event::Message(Ok(None)) => break Ok(()),
-                Event::Message(Err(s)) => break Err(stream_error(&s)),
-                Event::Shutdown => {
-                    break Err(Error::new(
-                        crate::error::ErrorKind::Unavailable,
-                        "server is shutting down; acknowledged data is durable. Resume with a new DoPut using the same token.",
-                    ))
-                }
-            }
+        if let Err(e) = p.advance(&tx).await {
+            break Err(e);
         }
-        // One write at a time keeps frame order and bounds memory.
-        if let Some(j) = job.take() {
-            let (w, res) = join(j).await;
-            idle = w;
-            if let Err(e) = forward(res, &tx).await {
-                break Err(e);
-            }
+        if eof && p.held.is_none() && p.job.is_none() && !p.sync_due {
+            break Ok(());
         }
-        let (Some(msg), Some(w)) = (held.take(), idle.take()) else {
-            break Err(Error::internal("upload writer lost."));
+        // Wait for whichever comes first: the running write or sync (to go on / forward its
+        // ack at once) or the next message (received while they run, one held at most).
+        let event = tokio::select! {
+            done = wait_job(&mut p.job), if p.job.is_some() => Event::Done(Box::new(done)),
+            done = wait_sync(&mut p.sync), if p.sync.is_some() => Event::Synced(done),
+            m = input.message(), if !eof && p.held.is_none() => Event::Message(m),
+            _ = shutdown.wait_for(|s| *s) => Event::Shutdown,
         };
-        job = Some(spawn_write(w, msg.data_header, msg.data_body));
-    };
-    let outcome = match job.take() {
-        Some(j) => {
-            let (w, res) = join(j).await;
-            idle = w;
-            match forward(res, &tx).await {
-                Ok(()) => outcome,
-                Err(e) => outcome.and(Err(e)),
+        match event {
+            Event::Done(out) => {
+                p.job = None;
+                let (w, res) = *out;
+                p.idle = w;
+                match res {
+                    Ok(due) => p.sync_due |= due,
+                    Err(e) => break Err(e),
+                }
+            }
+            Event::Synced(res) => {
+                p.sync = None;
+                match res {
+                    Ok(done) => p.sync_finished(done, &tx).await,
+                    Err(e) => break Err(e),
+                }
+            }
+            Event::Message(Ok(Some(m))) => p.held = Some(m),
+            Event::Message(Ok(None)) => eof = true,
+            Event::Message(Err(s)) => break Err(stream_error(&s)),
+            Event::Shutdown => {
+                break Err(Error::new(
+                    crate::error::ErrorKind::Unavailable,
+                    "server is shutting down; acknowledged data is durable. Resume with a new DoPut using the same token.",
+                ))
             }
         }
-        None => outcome,
     };
-    let result = match (idle, outcome) {
+    let drained = p.drain(&tx).await;
+    let outcome = outcome.and(drained);
+    let result = match (p.idle.take(), outcome) {
         (Some(w), Ok(())) => {
             let locator = w.locator();
             match blocking(move || w.finish()).await {
@@ -195,11 +279,12 @@ fn stream_error(s: &Status) -> Error {
 
 enum Event {
     Done(Box<JobOutcome>),
+    Synced(Result<Synced>),
     Message(std::result::Result<Option<FlightData>, Status>),
     Shutdown,
 }
 
-/// Await the running job (only called when there is one).
+/// Await the running write job (only called when there is one).
 async fn wait_job(job: &mut Option<Job>) -> JobOutcome {
     match job.as_mut() {
         Some(j) => {
@@ -216,14 +301,24 @@ async fn wait_job(job: &mut Option<Job>) -> JobOutcome {
     }
 }
 
-/// Send a durable ack if the write produced one; pass errors through.
-async fn forward(
-    res: Result<Option<Durable>>,
-    tx: &mpsc::Sender<Result<PutResult, Status>>,
-) -> Result<()> {
-    if let Some(d) = res? {
-        // The bounded channel applies back-pressure until the client reads its acks.
-        let _ = tx.send(Ok(ack_result(d))).await;
+/// Await the running sync job (only called when there is one).
+async fn wait_sync(sync: &mut Option<SyncJob>) -> Result<Synced> {
+    match sync.as_mut() {
+        Some(j) => match j.await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "upload fsync panicked");
+                Err(Error::internal(
+                    "the upload's fsync failed on an internal error; its acknowledged data is kept.",
+                ))
+            }
+        },
+        None => std::future::pending().await,
     }
-    Ok(())
+}
+
+/// Send a durable ack. The bounded channel applies back-pressure until the client reads its
+/// acks; a client that stopped reading them only loses the acks.
+async fn send_ack(d: Durable, tx: &mpsc::Sender<Result<PutResult, Status>>) {
+    let _ = tx.send(Ok(ack_result(d))).await;
 }

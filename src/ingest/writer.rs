@@ -1,10 +1,13 @@
 //! The blocking half of an upload: validate each IPC message, append it to the topic's WAL,
-//! decide when to fsync, and keep the running statistics.
+//! decide when an fsync is due, and keep the running statistics. The due fsync itself runs
+//! beside the next append (group commit, see `commit`): [`TopicWriter::begin_sync`] gives the
+//! ticket, [`TopicWriter::synced`] takes its result back.
 //!
 //! Acknowledgement contract: `durable_batches`/`durable_rows` only ever count batches whose WAL
 //! frames were covered by a successful fsync. `finish` fsyncs before the topic counts as
 //! uploaded, so a DoPut that returns OK has all its batches on disk.
 
+use super::commit::{SyncTicket, Synced};
 use crate::catalog::records::DataStats;
 use crate::config::SyncMode;
 use crate::engine::{lock, Engine, UploadGuard};
@@ -84,9 +87,10 @@ impl TopicWriter {
         self.guard.slot.is_deleted()
     }
 
-    /// Handle one FlightData message. Returns the durable totals if this call made new batches
-    /// durable and the client asked for acks.
-    pub fn write(&mut self, header: &[u8], body: Bytes) -> Result<Option<Durable>> {
+    /// Handle one FlightData message. Returns whether an fsync is now due (the sync policy:
+    /// an ack asked for, an interval passed, or too many bytes unsynced); the caller runs it
+    /// with [`TopicWriter::begin_sync`].
+    pub fn write(&mut self, header: &[u8], body: Bytes) -> Result<bool> {
         if self.deleted() {
             return Err(Error::not_found(format!(
                 "topic `{}` was deleted during its upload.",
@@ -94,10 +98,10 @@ impl TopicWriter {
             )));
         }
         if header.is_empty() {
-            return Ok(None); // descriptor- or app_metadata-only message
+            return Ok(false); // descriptor- or app_metadata-only message
         }
         match ipc::message_kind(header)? {
-            MessageKind::Schema => self.schema_message(header).map(|()| None),
+            MessageKind::Schema => self.schema_message(header).map(|()| false),
             MessageKind::RecordBatch => self.batch_message(header, body),
             MessageKind::DictionaryBatch => Err(Error::invalid(
                 "dictionary batches are not supported; send plain arrays.",
@@ -146,7 +150,7 @@ impl TopicWriter {
         Ok(())
     }
 
-    fn batch_message(&mut self, header: &[u8], body: Bytes) -> Result<Option<Durable>> {
+    fn batch_message(&mut self, header: &[u8], body: Bytes) -> Result<bool> {
         let Some((schema, idx)) = &self.schema else {
             return Err(Error::invalid(
                 "the first DoPut message must carry the schema before any record batch.",
@@ -175,14 +179,45 @@ impl TopicWriter {
                 self.last_sync.elapsed().as_millis() >= u128::from(interval_ms)
             }
         } || self.unsynced_bytes >= cfg.sync_every_bytes;
-        let acked = if due {
-            self.sync()?;
-            self.ack.then_some(self.durable)
-        } else {
-            None
-        };
         self.hold_back()?;
-        Ok(acked)
+        Ok(due)
+    }
+
+    /// Group commit: a sync of everything appended so far, to run without holding the WAL
+    /// (see `commit`). `None` when it is all durable already (then nothing is left to ack
+    /// beyond [`TopicWriter::durable`]).
+    pub fn begin_sync(&mut self) -> Result<Option<SyncTicket>> {
+        let pending = lock(&self.guard.wal)?.begin_sync()?;
+        let bytes = std::mem::take(&mut self.unsynced_bytes);
+        let Some(pending) = pending else {
+            self.synced(Synced {
+                covers: self.appended,
+                bytes,
+            });
+            return Ok(None);
+        };
+        Ok(Some(SyncTicket {
+            pending,
+            wal: Arc::clone(&self.guard.wal),
+            covers: self.appended,
+            bytes,
+        }))
+    }
+
+    /// Take back what a [`SyncTicket`] made durable.
+    pub fn synced(&mut self, done: Synced) {
+        self.last_sync = Instant::now();
+        if done.covers.batches > self.durable.batches {
+            self.durable = done.covers;
+        }
+        if done.bytes > 0 {
+            self.account_durable(done.bytes);
+        }
+    }
+
+    /// Whether the client asked for per-batch durable acks.
+    pub fn acks(&self) -> bool {
+        self.ack
     }
 
     /// Report newly durable bytes to the compactor (it seals only durable frames, so a seal
