@@ -60,6 +60,12 @@ pub fn doput(data: &[u8]) {
             );
             break;
         }
+        // A due fsync runs as the server runs it: a ticket, then its result given back.
+        if let Ok(true) = result {
+            if let Some(ticket) = writer.begin_sync().expect("begin a due sync") {
+                writer.synced(ticket.run().expect("sync"));
+            }
+        }
         // Accepted: work out what the writer had to store.
         match ipc::message_kind(header) {
             _ if header.is_empty() => {}
