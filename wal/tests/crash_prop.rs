@@ -1,6 +1,7 @@
-//! Property: whatever sequence of appends, syncs and injected faults runs before a crash, and
-//! whatever the crash leaves behind, recovery returns a bit-exact prefix of the appended frames
-//! that contains at least every frame reported durable, and never garbage.
+//! Property: whatever sequence of appends, syncs (inline, or begun and finished later as group
+//! commit does, appends in between) and injected faults runs before a crash, and whatever the
+//! crash leaves behind, recovery returns a bit-exact prefix of the appended frames that contains
+//! at least every frame reported durable, and never garbage.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,6 +22,12 @@ enum Op {
         sync: bool,
     },
     Sync,
+    /// Begin a group-commit sync (kept pending; appends may follow).
+    BeginSync,
+    /// Run the pending sync (its outcome kept; appends may follow).
+    RunSync,
+    /// Record the outcome of the sync that ran.
+    EndSync,
     FailWritesAfter(u64, bool),
     FailSyncs(bool),
     ClearFaults,
@@ -32,6 +39,9 @@ fn op() -> impl Strategy<Value = Op> {
         8 => (1u8..=3, 0usize..300, 1usize..4, any::<bool>())
             .prop_map(|(kind, len, parts, sync)| Op::Append { kind, len, parts, sync }),
         2 => Just(Op::Sync),
+        2 => Just(Op::BeginSync),
+        2 => Just(Op::RunSync),
+        2 => Just(Op::EndSync),
         1 => (0u64..400, any::<bool>()).prop_map(|(n, eio)| Op::FailWritesAfter(n, eio)),
         1 => any::<bool>().prop_map(Op::FailSyncs),
         1 => Just(Op::ClearFaults),
@@ -71,6 +81,8 @@ fn run(fs: &SimStorage, opts: WalOptions, ops: &[Op]) -> (Vec<(FrameKind, Vec<u8
     let mut wal = open(fs, opts).expect("fresh open");
     let mut appended: Vec<(FrameKind, Vec<u8>)> = Vec::new();
     let mut durable = 0;
+    let mut pending: Option<tessera_wal::PendingSync> = None;
+    let mut ran: Option<(u64, tessera_wal::SyncDone)> = None;
     for op in ops {
         match op {
             Op::Append {
@@ -107,6 +119,30 @@ fn run(fs: &SimStorage, opts: WalOptions, ops: &[Op]) -> (Vec<(FrameKind, Vec<u8
             Op::Sync => {
                 let _ = wal.sync();
             }
+            Op::BeginSync => {
+                if pending.is_none() {
+                    match wal.begin_sync() {
+                        Ok(p) => pending = p,
+                        Err(WalError::Poisoned) => assert!(wal.is_poisoned()),
+                        Err(e) => panic!("unexpected begin_sync error {e}"),
+                    }
+                }
+            }
+            Op::RunSync => {
+                if ran.is_none() {
+                    if let Some(p) = pending.take() {
+                        ran = Some((p.target(), p.run()));
+                    }
+                }
+            }
+            Op::EndSync => {
+                if let Some((target, done)) = ran.take() {
+                    match wal.end_sync(done) {
+                        Ok(d) => assert!(d >= target),
+                        Err(_) => assert!(wal.is_poisoned()),
+                    }
+                }
+            }
             Op::FailWritesAfter(n, eio) => fs.fail_writes_after(
                 *n,
                 if *eio {
@@ -121,8 +157,11 @@ fn run(fs: &SimStorage, opts: WalOptions, ops: &[Op]) -> (Vec<(FrameKind, Vec<u8
                 if !wal.is_poisoned() {
                     continue;
                 }
-                // A poisoned log is dropped and reopened, as the server does.
+                // A poisoned log is dropped and reopened, as the server does (with any sync
+                // that was pending on it).
                 fs.clear_faults();
+                pending = None;
+                ran = None;
                 drop(wal);
                 wal = open(fs, opts).expect("reopen after poisoning");
                 assert!(wal.durable_seq() >= durable);
