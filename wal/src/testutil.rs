@@ -1,7 +1,29 @@
 //! Helpers shared by the unit tests: building frames and segments by hand.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use crate::frame::{encode_header, padding_len, FrameKind};
 use crate::segment::encode_segment_header;
+use crate::{SimStorage, Wal, WalOptions};
+
+/// Directory of the log in the writer-level tests.
+pub(crate) const DIR: &str = "/data/topic";
+
+/// Options with `segment_size_bytes`, no preallocation (the simulator holds files in memory).
+pub(crate) fn opts(segment_size_bytes: u64) -> WalOptions {
+    WalOptions {
+        segment_size_bytes,
+        preallocate: false,
+    }
+}
+
+/// Opens (or creates) the log at [`DIR`] on `fs`.
+pub(crate) fn open(fs: &SimStorage, o: WalOptions) -> Wal {
+    Wal::open_with_storage(Arc::new(fs.clone()), Path::new(DIR), o)
+        .unwrap()
+        .0
+}
 
 /// A complete encoded frame (header, payload, padding).
 pub(crate) fn encode_frame(kind: FrameKind, seq: u64, payload: &[u8]) -> Vec<u8> {

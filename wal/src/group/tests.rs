@@ -1,22 +1,7 @@
-use std::path::Path;
 use std::sync::Arc;
 
-use crate::{CrashMode, Durability, FrameKind, SimFault, SimStorage, Wal, WalError, WalOptions};
-
-const DIR: &str = "/data/topic";
-
-fn opts(segment_size_bytes: u64) -> WalOptions {
-    WalOptions {
-        segment_size_bytes,
-        preallocate: false,
-    }
-}
-
-fn open(fs: &SimStorage, o: WalOptions) -> Wal {
-    Wal::open_with_storage(Arc::new(fs.clone()), Path::new(DIR), o)
-        .unwrap()
-        .0
-}
+use crate::testutil::{open, opts};
+use crate::{CrashMode, Durability, FrameKind, SimFault, SimStorage, Wal, WalError};
 
 fn put(wal: &mut Wal, byte: u8) -> u64 {
     wal.append(

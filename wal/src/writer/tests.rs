@@ -3,24 +3,10 @@ use std::sync::Arc;
 
 use crate::testutil::payload;
 use crate::{
-    CrashMode, Durability, FrameKind, SimFault, SimStorage, Wal, WalError, WalOptions,
-    SEGMENT_HEADER_LEN,
+    CrashMode, Durability, FrameKind, SimFault, SimStorage, Wal, WalError, SEGMENT_HEADER_LEN,
 };
 
-const DIR: &str = "/data/topic";
-
-fn opts(segment_size_bytes: u64) -> WalOptions {
-    WalOptions {
-        segment_size_bytes,
-        preallocate: false,
-    }
-}
-
-fn open(fs: &SimStorage, o: WalOptions) -> Wal {
-    Wal::open_with_storage(Arc::new(fs.clone()), Path::new(DIR), o)
-        .unwrap()
-        .0
-}
+use crate::testutil::{open, opts, DIR};
 
 fn seg(first_seq: u64) -> PathBuf {
     Path::new(DIR).join(crate::segment_file_name(first_seq))
