@@ -67,6 +67,10 @@ pub struct Config {
     /// Back-pressure, and the bound of a topic's WAL backlog: an upload waits while its topic
     /// has more than this many unsealed bytes. Default `seal_lag_bytes` + 4 x `chunk_size_bytes`.
     pub max_unsealed_bytes: u64,
+    /// Compactor worker threads: different topics are sealed in parallel (one topic by one
+    /// thread at a time). Each running seal holds about one batch plus its encoded copy in
+    /// memory. Default 2.
+    pub compactor_threads: usize,
     /// Finalize a session left open with no upload running or ended for this long, completing
     /// its interrupted uploads with their durable data (see `engine::auto_finalize`).
     /// Default `None`: sessions wait for their owner.
@@ -89,6 +93,7 @@ impl Default for Config {
             zstd_min_saving: 0.1,
             seal_lag_bytes: DEFAULT_SEAL_LAG_MIB << 20,
             max_unsealed_bytes: (DEFAULT_SEAL_LAG_MIB << 20) + 4 * (128 << 20),
+            compactor_threads: 2,
             auto_finalize_after: None,
         }
     }

@@ -75,6 +75,10 @@ struct ServeArgs {
     /// chunk at once). Uploads wait beyond this plus four chunks.
     #[arg(long, env = "TESSERA_SEAL_LAG_MIB", default_value_t = DEFAULT_SEAL_LAG_MIB)]
     seal_lag_mib: u64,
+    /// Compactor threads: different topics are sealed in parallel, one topic by one thread.
+    #[arg(long, env = "TESSERA_COMPACTOR_THREADS", default_value_t = 2,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    compactor_threads: u16,
 }
 
 fn parse_sync(s: &str) -> Result<SyncMode, String> {
@@ -116,6 +120,7 @@ fn main() -> ExitCode {
             .then(|| std::time::Duration::from_secs(args.auto_finalize_after_secs)),
         zstd_min_saving: f64::from(args.zstd_min_saving_pct) / 100.0,
         seal_lag_bytes: args.seal_lag_mib << 20,
+        compactor_threads: usize::from(args.compactor_threads),
         max_unsealed_bytes: (args.seal_lag_mib << 20)
             .saturating_add(4 * (args.chunk_size_mib << 20)),
         chunk_compression: if args.zstd_level == 0 {

@@ -1,7 +1,9 @@
 //! The background compactor: turns durable WAL frames into sealed, time-sorted, zstd chunk
 //! files plus a skip index in the catalog, then reclaims the WAL segments they cover.
 //!
-//! One worker thread takes seal jobs from a queue (one entry per topic at most). Writers
+//! Worker threads (`compactor_threads`, default 2) take seal jobs from a queue (one entry per
+//! topic at most); a topic is sealed by one worker at a time (a queued job whose topic is
+//! being sealed waits for it), so different topics seal in parallel. Writers
 //! report unsealed bytes; past `seal_lag_bytes` (at least a chunk) a topic is queued, and so
 //! is one whose read finds more than two chunks unsealed; at `max_unsealed_bytes` the writer
 //! waits (the only way compaction ever slows ingest: a bounded back-pressure).
@@ -47,7 +49,7 @@ struct State {
 pub struct Compactor {
     state: Mutex<State>,
     changed: Condvar,
-    worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+    workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl Compactor {
@@ -56,22 +58,27 @@ impl Compactor {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Start the worker thread.
-    pub fn start(self: &Arc<Self>, engine: Weak<Engine>) -> std::io::Result<()> {
-        let me = Arc::clone(self);
-        let handle = std::thread::Builder::new()
-            .name("tessera-compactor".into())
-            .spawn(move || me.run(engine))?;
-        *self.worker.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+    /// Start `threads` worker threads (at least one).
+    pub fn start(self: &Arc<Self>, engine: Weak<Engine>, threads: usize) -> std::io::Result<()> {
+        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        for i in 0..threads.max(1) {
+            let me = Arc::clone(self);
+            let engine = engine.clone();
+            workers.push(
+                std::thread::Builder::new()
+                    .name(format!("tessera-compactor-{i}"))
+                    .spawn(move || me.run(engine))?,
+            );
+        }
         Ok(())
     }
 
-    /// Stop the worker after its current job and wait for it.
+    /// Stop the workers after their current jobs and wait for them.
     pub fn stop(&self) {
         self.state().stop = true;
         self.changed.notify_all();
-        let handle = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(h) = handle {
+        let handles = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
+        for h in handles {
             let _ = h.join();
         }
     }
@@ -155,11 +162,14 @@ impl Compactor {
                     if st.stop {
                         return;
                     }
-                    if let Some(id) = st.queue.pop_front() {
+                    // The oldest job whose topic no other worker is sealing.
+                    let next = st.queue.iter().position(|id| !st.busy.contains(id));
+                    if let Some(id) = next.and_then(|i| st.queue.remove(i)) {
                         if let Some(job) = st.jobs.remove(&id) {
                             st.busy.insert(id);
                             break job;
                         }
+                        continue;
                     }
                     st = self.changed.wait(st).unwrap_or_else(|p| p.into_inner());
                 }

@@ -66,7 +66,9 @@ impl Engine {
             started_ns: crate::ids::now_ns(),
         });
         engine.remove_orphan_topic_dirs()?;
-        engine.compactor.start(Arc::downgrade(&engine))?;
+        engine
+            .compactor
+            .start(Arc::downgrade(&engine), engine.config.compactor_threads)?;
         crate::compactor::recover_all(&engine)?;
         Ok(engine)
     }
