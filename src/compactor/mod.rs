@@ -44,7 +44,23 @@ struct State {
     stop: bool,
 }
 
-/// The compactor's queue and worker.
+impl State {
+    /// The oldest queued job whose topic no worker is sealing, marked busy; `None` when every
+    /// queued topic is busy (its job waits) or nothing is queued.
+    fn take_next(&mut self) -> Option<SealJob> {
+        loop {
+            let i = self.queue.iter().position(|id| !self.busy.contains(id))?;
+            let id = self.queue.remove(i)?;
+            // A queue entry without a job was forgotten (topic deleted): skip it.
+            if let Some(job) = self.jobs.remove(&id) {
+                self.busy.insert(id);
+                return Some(job);
+            }
+        }
+    }
+}
+
+/// The compactor's queue and workers.
 #[derive(Default)]
 pub struct Compactor {
     state: Mutex<State>,
@@ -162,14 +178,8 @@ impl Compactor {
                     if st.stop {
                         return;
                     }
-                    // The oldest job whose topic no other worker is sealing.
-                    let next = st.queue.iter().position(|id| !st.busy.contains(id));
-                    if let Some(id) = next.and_then(|i| st.queue.remove(i)) {
-                        if let Some(job) = st.jobs.remove(&id) {
-                            st.busy.insert(id);
-                            break job;
-                        }
-                        continue;
+                    if let Some(job) = st.take_next() {
+                        break job;
                     }
                     st = self.changed.wait(st).unwrap_or_else(|p| p.into_inner());
                 }
@@ -192,5 +202,55 @@ impl Compactor {
             self.state().busy.remove(&job.id);
             self.changed.notify_all();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: Uuid) -> SealJob {
+        SealJob {
+            sequence: "s".into(),
+            topic: id.to_string(),
+            id,
+            force: false,
+        }
+    }
+
+    #[test]
+    fn a_busy_topic_waits_and_others_go_first() {
+        let c = Compactor::default();
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        c.request(job(a));
+        let mut st = c.state();
+        assert_eq!(st.take_next().map(|j| j.id), Some(a));
+        drop(st);
+        // A is being sealed; new requests for A and B arrive.
+        c.request(job(a));
+        c.request(SealJob {
+            force: true,
+            ..job(a)
+        });
+        c.request(job(b));
+        let mut st = c.state();
+        assert_eq!(st.take_next().map(|j| j.id), Some(b), "A is busy: B first");
+        assert!(st.take_next().is_none(), "A still busy, B busy");
+        st.busy.remove(&a);
+        let again = st.take_next().expect("A's queued job, once A is free");
+        assert_eq!(again.id, a);
+        assert!(again.force, "the two requests for A merged, force kept");
+        assert!(st.queue.is_empty() && st.jobs.is_empty());
+    }
+
+    #[test]
+    fn forgotten_topics_are_skipped() {
+        let c = Compactor::default();
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        c.request(job(a));
+        c.request(job(b));
+        c.state().jobs.remove(&a); // as `forget` leaves a stale entry behind
+        assert_eq!(c.state().take_next().map(|j| j.id), Some(b));
+        assert!(c.state().take_next().is_none());
     }
 }
