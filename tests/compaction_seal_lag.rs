@@ -3,8 +3,8 @@
 //! memory: a longer tail is sealed first, then read from the chunks, rows unchanged.
 mod common;
 
-use arrow_array::{Array, Int64Array, RecordBatch};
-use common::data::{imu_batch, imu_schema};
+use arrow_array::RecordBatch;
+use common::data::{imu_batch, imu_schema, timestamps};
 use common::*;
 use std::path::Path;
 use tessera::Config;
@@ -22,19 +22,6 @@ fn chunk_files(dir: &Path) -> usize {
         .flat_map(|d| d.flatten())
         .filter(|f| f.file_name().to_string_lossy().ends_with(".chunk"))
         .count()
-}
-
-fn timestamps(rows: &[RecordBatch]) -> Vec<i64> {
-    rows.iter()
-        .flat_map(|b| {
-            b.column(0)
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .unwrap()
-                .values()
-                .to_vec()
-        })
-        .collect()
 }
 
 /// 40 batches of 50 rows, timestamps interleaved across batches so the read must sort.

@@ -2,7 +2,7 @@
 //! second copy on disk). An interrupted upload keeps its WAL, which is what it resumes from.
 mod common;
 
-use common::data::{imu_batch, imu_schema};
+use common::data::{imu_batch, imu_schema, timestamps};
 use common::*;
 
 fn wal_frames(dir: &std::path::Path, seq: &str, topic: &str) -> u64 {
@@ -53,18 +53,7 @@ async fn completed_uploads_keep_no_wal_copy() {
     let server = TestServer::start_in(dir.path()).await;
     let mut c = server.client().await;
     let rows = c.read_topic("retire/done").await.unwrap();
-    let ts: Vec<i64> = rows
-        .iter()
-        .flat_map(|b| {
-            b.column(0)
-                .as_any()
-                .downcast_ref::<arrow_array::Int64Array>()
-                .unwrap()
-                .values()
-                .to_vec()
-        })
-        .collect();
-    assert_eq!(ts, [1, 2, 3, 4, 5]);
+    assert_eq!(timestamps(&rows), [1, 2, 3, 4, 5]);
     let rows = c.read_topic("retire_open/t").await.unwrap();
     assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
     server.stop().await;

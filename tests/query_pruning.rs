@@ -11,7 +11,7 @@ mod common;
 
 use arrow_array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use common::data::{imu_batch, imu_schema};
+use common::data::{imu_batch, imu_batches, imu_schema};
 use common::*;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
@@ -52,9 +52,7 @@ async fn selective_queries_open_only_chunks_that_can_match() {
     let (s, _) = c.new_session("big").await;
     let t = c.create_topic(&s, "big/imu", "IMU").await.unwrap();
     // acceleration.x = t / 2 grows with time, acceleration.z = t % 7 does not.
-    let input: Vec<RecordBatch> = (0..80)
-        .map(|i| imu_batch(&(i * 40..i * 40 + 40).collect::<Vec<i64>>()))
-        .collect();
+    let input: Vec<RecordBatch> = imu_batches(80, 40);
     c.put(put_descriptor("big/imu", &t), imu_schema(), input)
         .await
         .unwrap();

@@ -4,7 +4,7 @@ mod common;
 
 use arrow_array::{Array, Int64Array, RecordBatch};
 use arrow_flight::{FlightDescriptor, Ticket};
-use common::data::{imu_batch, imu_schema};
+use common::data::{imu_batch, imu_batches, imu_schema};
 use common::*;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -156,9 +156,7 @@ async fn narrow_windows_open_few_chunks() {
     let mut c = server.client().await;
     let (s, _) = c.new_session("ordered").await;
     let t = c.create_topic(&s, "ordered/imu", "IMU").await.unwrap();
-    let input: Vec<RecordBatch> = (0..60)
-        .map(|i| imu_batch(&(i * 40..i * 40 + 40).collect::<Vec<i64>>()))
-        .collect();
+    let input: Vec<RecordBatch> = imu_batches(60, 40);
     c.put(
         put_descriptor("ordered/imu", &t),
         imu_schema(),
@@ -248,9 +246,7 @@ async fn damaged_chunk_is_data_loss_and_orphans_are_removed() {
     let mut c = server.client().await;
     let (s, _) = c.new_session("dmg").await;
     let t = c.create_topic(&s, "dmg/imu", "IMU").await.unwrap();
-    let input: Vec<RecordBatch> = (0..10)
-        .map(|i| imu_batch(&(i * 40..i * 40 + 40).collect::<Vec<i64>>()))
-        .collect();
+    let input: Vec<RecordBatch> = imu_batches(10, 40);
     c.put(put_descriptor("dmg/imu", &t), imu_schema(), input)
         .await
         .unwrap();

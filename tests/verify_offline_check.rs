@@ -1,7 +1,7 @@
 //! `tessera verify` on a healthy directory, then after damage: exit code and report.
 mod common;
 
-use common::data::{imu_batch, imu_schema};
+use common::data::{imu_batches, imu_schema};
 use common::*;
 use std::process::Command;
 
@@ -28,9 +28,7 @@ async fn verify_reports_damage_and_orphans() {
     let mut c = server.client().await;
     let (s, _) = c.new_session("v").await;
     let t = c.create_topic(&s, "v/imu", "IMU").await.unwrap();
-    let input: Vec<_> = (0..8)
-        .map(|i| imu_batch(&(i * 50..i * 50 + 50).collect::<Vec<i64>>()))
-        .collect();
+    let input: Vec<_> = imu_batches(8, 50);
     c.put(put_descriptor("v/imu", &t), imu_schema(), input)
         .await
         .unwrap();

@@ -4,6 +4,7 @@
 //! PutResult per batch at once when the descriptor asks for durable acks. Same tonic settings
 //! as the real server (window sizes, nodelay, decode limit).
 
+use crate::flight::descriptor::PutDescriptor;
 use crate::server::{CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES};
 use anyhow::Result;
 use arrow_flight::flight_service_server::{FlightService, FlightServiceServer};
@@ -83,9 +84,8 @@ fn batch_rows(header: &[u8]) -> Option<u64> {
 }
 
 fn wants_acks(desc: Option<&FlightDescriptor>) -> bool {
-    desc.and_then(|d| serde_json::from_slice::<Value>(&d.cmd).ok())
-        .and_then(|v| v.get("ack").and_then(Value::as_str).map(|a| a == "durable"))
-        .unwrap_or(false)
+    desc.and_then(|d| PutDescriptor::parse(d).ok())
+        .is_some_and(|p| p.ack_durable)
 }
 
 #[tonic::async_trait]

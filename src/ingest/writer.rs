@@ -251,15 +251,14 @@ impl TopicWriter {
         Ok(())
     }
 
-    /// fsync everything appended so far.
+    /// fsync everything appended so far, inline (under the WAL lock).
     pub fn sync(&mut self) -> Result<Durable> {
         lock(&self.guard.wal)?.sync()?;
-        let newly = std::mem::take(&mut self.unsynced_bytes);
-        self.last_sync = Instant::now();
-        self.durable = self.appended;
-        if newly > 0 {
-            self.account_durable(newly);
-        }
+        let bytes = std::mem::take(&mut self.unsynced_bytes);
+        self.synced(Synced {
+            covers: self.appended,
+            bytes,
+        });
         Ok(self.durable)
     }
 

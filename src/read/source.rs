@@ -23,6 +23,14 @@ const MAX_TAIL_CHUNKS: u64 = 2;
 /// Seal-and-retry rounds before a read takes a longer tail whole.
 const SEAL_ATTEMPTS: usize = 3;
 
+/// The WAL tail as read for a snapshot.
+enum Tail {
+    /// Its rows inside the window, sorted (`None`: none).
+    Rows(Option<RecordBatch>),
+    /// Longer than the limit: seal it first.
+    TooLong,
+}
+
 /// A resolved topic with its stored schema.
 pub struct TopicData {
     /// Canonical locator.
@@ -181,7 +189,7 @@ impl TopicData {
                 record,
             })
             .collect();
-        let Some(tail) = self.tail(engine, schema, ts, upto, window, limit)? else {
+        let Tail::Rows(tail) = self.tail(engine, schema, ts, upto, window, limit)? else {
             return Ok(None);
         };
         if let Some(batch) = tail {
@@ -200,8 +208,8 @@ impl TopicData {
         Ok(Some(out))
     }
 
-    /// Durable WAL frames after `upto`, windowed and stably sorted (`Some(None)`: no rows);
-    /// `None` as soon as their Arrow bodies pass `limit`.
+    /// Durable WAL frames after `upto`, windowed and stably sorted; [`Tail::TooLong`] as soon
+    /// as their Arrow bodies pass `limit`.
     fn tail(
         &self,
         engine: &Engine,
@@ -210,7 +218,7 @@ impl TopicData {
         upto: u64,
         window: Window,
         limit: Option<u64>,
-    ) -> Result<Option<Option<RecordBatch>>> {
+    ) -> Result<Tail> {
         let wal = engine.wal(&self.record.id).map_err(|e| Error {
             message: format!("topic `{}`: {}", self.locator.locator(), e.message),
             ..e
@@ -237,18 +245,18 @@ impl TopicData {
                 })?;
             bytes = bytes.saturating_add(body_len);
             if limit.is_some_and(|l| bytes > l) {
-                return Ok(None);
+                return Ok(Tail::TooLong);
             }
             if let Some(b) = filter_window(&batch, ts, window)? {
                 parts.push(b);
             }
         }
         if parts.is_empty() {
-            return Ok(Some(None));
+            return Ok(Tail::Rows(None));
         }
         let all = arrow_select::concat::concat_batches(schema, &parts)
             .map_err(|e| Error::internal(format!("cannot assemble rows: {e}.")))?;
-        stable_sort(&all, ts).map(|b| Some(Some(b)))
+        stable_sort(&all, ts).map(|b| Tail::Rows(Some(b)))
     }
 
     /// Rows, min and max timestamp inside `window` (skip indices answer for chunks wholly

@@ -32,6 +32,28 @@ pub fn imu_schema() -> SchemaRef {
     ]))
 }
 
+/// The `timestamp_ns` column (the first) of `batches`, in order.
+pub fn timestamps(batches: &[RecordBatch]) -> Vec<i64> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .expect("timestamp_ns is Int64")
+                .values()
+                .to_vec()
+        })
+        .collect()
+}
+
+/// `n` IMU batches of `rows` rows each, timestamps 0, 1, 2, ... across them.
+pub fn imu_batches(n: i64, rows: i64) -> Vec<RecordBatch> {
+    (0..n)
+        .map(|i| imu_batch(&(i * rows..(i + 1) * rows).collect::<Vec<i64>>()))
+        .collect()
+}
+
 /// IMU-like rows with the given timestamps; values derive from the timestamps.
 pub fn imu_batch(ts: &[i64]) -> RecordBatch {
     let n = ts.len();
