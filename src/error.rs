@@ -17,8 +17,10 @@ pub enum ErrorKind {
     AlreadyExists,
     /// The resource is in the wrong state: finalized, uploading, already uploaded, empty session.
     FailedPrecondition,
-    /// The token does not match the resource.
+    /// The token does not match the resource, or the caller's key lacks the permission.
     PermissionDenied,
+    /// The caller did not present a valid API key.
+    Unauthenticated,
     /// A size or capacity limit was hit (message too large, back-pressure limit).
     ResourceExhausted,
     /// The stream carried a message the protocol does not allow at that point (e.g. a second
@@ -26,9 +28,10 @@ pub enum ErrorKind {
     Aborted,
     /// Stored data that was acknowledged is damaged or missing.
     DataLoss,
-    /// The server is shutting down.
+    /// The server cannot do it now: shutting down, or its storage refused the operation.
     Unavailable,
-    /// A bug or an unexpected I/O failure on the server side.
+    /// A bug: an invariant of the server broke. Expected failures have a kind above (storage
+    /// failures through [`io_kind`]).
     Internal,
 }
 
@@ -41,6 +44,7 @@ impl ErrorKind {
             ErrorKind::AlreadyExists => tonic::Code::AlreadyExists,
             ErrorKind::FailedPrecondition => tonic::Code::FailedPrecondition,
             ErrorKind::PermissionDenied => tonic::Code::PermissionDenied,
+            ErrorKind::Unauthenticated => tonic::Code::Unauthenticated,
             ErrorKind::ResourceExhausted => tonic::Code::ResourceExhausted,
             ErrorKind::Aborted => tonic::Code::Aborted,
             ErrorKind::DataLoss => tonic::Code::DataLoss,
@@ -117,9 +121,92 @@ impl From<Error> for tonic::Status {
     }
 }
 
+/// The one table from an I/O failure of the server's own storage to what a client can act
+/// on. Not the client's fault in any case, so never INVALID_ARGUMENT or PERMISSION_DENIED:
+///
+/// | I/O failure | kind | why |
+/// |---|---|---|
+/// | ENOSPC, EDQUOT, EFBIG | `ResourceExhausted` | disk or quota full: retry once space is freed |
+/// | EMFILE, ENFILE, ENOMEM | `ResourceExhausted` | open-file or memory limit of the server |
+/// | EACCES, EPERM, EROFS | `Unavailable` | the data directory is not writable: an operator fixes it |
+/// | EIO, ETIMEDOUT, interrupted | `Unavailable` | the device failed this call; stored data is reported separately (`DataLoss`) |
+/// | anything else | `Internal` | unexpected: a bug until shown otherwise |
+pub fn io_kind(e: &std::io::Error) -> ErrorKind {
+    use std::io::ErrorKind as K;
+    match e.raw_os_error() {
+        Some(28 | 122 | 27 | 24 | 23 | 12) => return ErrorKind::ResourceExhausted,
+        Some(13 | 1 | 30 | 5 | 110) => return ErrorKind::Unavailable,
+        _ => {}
+    }
+    match e.kind() {
+        K::StorageFull | K::QuotaExceeded | K::FileTooLarge | K::OutOfMemory => {
+            ErrorKind::ResourceExhausted
+        }
+        K::PermissionDenied | K::ReadOnlyFilesystem | K::TimedOut | K::Interrupted => {
+            ErrorKind::Unavailable
+        }
+        _ => ErrorKind::Internal,
+    }
+}
+
+/// The client's message for an I/O failure of `what` (`"write-ahead log"`, `"catalog"`, ...);
+/// the detail (paths, internal ids) goes to the server log only.
+pub fn io_error(what: &str, e: &std::io::Error) -> Error {
+    let kind = io_kind(e);
+    tracing::warn!(storage = what, error = %e, ?kind, "storage I/O failed");
+    let message = match kind {
+        ErrorKind::ResourceExhausted => {
+            format!(
+                "the server's storage is full ({what}: {}); retry once space is freed.",
+                os_reason(e)
+            )
+        }
+        ErrorKind::Unavailable => {
+            format!(
+                "the server's storage refused the operation ({what}: {}); retry later.",
+                os_reason(e)
+            )
+        }
+        _ => format!("{what} I/O error: {}.", os_reason(e)),
+    };
+    Error::new(kind, message)
+}
+
+/// The OS's wording of an I/O error without any path (`"No space left on device"`).
+fn os_reason(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => {
+            let text = std::io::Error::from_raw_os_error(code).to_string();
+            text.split(" (os error").next().unwrap_or(&text).to_string()
+        }
+        None => e.kind().to_string(),
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        io_error("storage", &e)
+    }
+}
+
 impl From<fjall::Error> for Error {
     fn from(e: fjall::Error) -> Self {
-        Error::internal(format!("catalog error: {e}."))
+        use fjall::Error as F;
+        match e {
+            F::Io(io) | F::Storage(fjall::LsmError::Io(io)) => io_error("catalog", &io),
+            F::Poisoned => Error::new(
+                ErrorKind::Unavailable,
+                "the catalog failed to write earlier and refuses writes; retry later.",
+            ),
+            F::Locked => Error::new(
+                ErrorKind::Unavailable,
+                "the data directory is in use by another process.",
+            ),
+            other => {
+                tracing::error!(error = %other, "catalog error");
+                Error::data_loss("the catalog is damaged; see the server log.")
+            }
+        }
     }
 }
 
@@ -127,20 +214,24 @@ impl From<tessera_wal::WalError> for Error {
     fn from(e: tessera_wal::WalError) -> Self {
         use tessera_wal::WalError as W;
         match e {
-            W::Corrupt { .. } => Error::data_loss(format!("write-ahead log damaged: {e}.")),
-            W::Poisoned => Error::internal(
+            W::Io { source, .. } => io_error("write-ahead log", &source),
+            W::Corrupt { .. } | W::UnsupportedVersion { .. } => {
+                tracing::error!(error = %e, "write-ahead log damaged");
+                Error::data_loss("write-ahead log damaged; see the server log.")
+            }
+            W::Poisoned => Error::new(
+                ErrorKind::Unavailable,
                 "the topic's write-ahead log failed to sync earlier and refuses writes; \
                  restart the server to recover it.",
             ),
-            W::FrameTooLarge { .. } => Error::new(ErrorKind::ResourceExhausted, format!("{e}.")),
-            other => Error::internal(format!("write-ahead log error: {other}.")),
+            W::FrameTooLarge { .. } | W::SeqExhausted => {
+                Error::new(ErrorKind::ResourceExhausted, format!("{e}."))
+            }
+            other => {
+                tracing::error!(error = %other, "write-ahead log error");
+                Error::internal("write-ahead log error; see the server log.")
+            }
         }
-    }
-}
-
-impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Self {
-        Error::internal(format!("I/O error: {e}."))
     }
 }
 
@@ -156,6 +247,7 @@ mod tests {
             ErrorKind::AlreadyExists,
             ErrorKind::FailedPrecondition,
             ErrorKind::PermissionDenied,
+            ErrorKind::Unauthenticated,
             ErrorKind::ResourceExhausted,
             ErrorKind::Aborted,
             ErrorKind::DataLoss,
@@ -167,5 +259,51 @@ mod tests {
         let status: tonic::Status = Error::not_found("no such sequence `x`.").into();
         assert_eq!(status.code(), tonic::Code::NotFound);
         assert_eq!(status.message(), "no such sequence `x`.");
+    }
+
+    #[test]
+    fn storage_failures_map_through_the_io_table_without_paths() {
+        let full = std::io::Error::from_raw_os_error(28);
+        let e: Error = full.into();
+        assert_eq!(e.kind, ErrorKind::ResourceExhausted);
+        assert!(
+            e.message.contains("No space left on device"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            io_kind(&std::io::Error::from_raw_os_error(122)),
+            ErrorKind::ResourceExhausted
+        );
+        assert_eq!(
+            io_kind(&std::io::Error::from_raw_os_error(24)),
+            ErrorKind::ResourceExhausted
+        );
+        assert_eq!(
+            io_kind(&std::io::Error::from_raw_os_error(13)),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(
+            io_kind(&std::io::Error::from_raw_os_error(30)),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(
+            io_kind(&std::io::Error::from_raw_os_error(5)),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(
+            io_kind(&std::io::Error::other("unexpected")),
+            ErrorKind::Internal
+        );
+        let wal = tessera_wal::WalError::Io {
+            op: "append",
+            path: "/secret/topics/0190/wal/00000000000000000001.wal".into(),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        let e: Error = wal.into();
+        assert_eq!(e.kind, ErrorKind::ResourceExhausted);
+        assert!(!e.message.contains("/secret"), "{}", e.message);
+        let fj: Error = fjall::Error::Io(std::io::Error::from_raw_os_error(28)).into();
+        assert_eq!(fj.kind, ErrorKind::ResourceExhausted);
     }
 }

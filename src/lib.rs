@@ -29,18 +29,24 @@ pub mod blocking;
 pub mod catalog;
 pub mod compactor;
 pub mod config;
+pub mod descriptor;
 pub mod engine;
 pub mod error;
 pub mod flight;
+pub mod fsutil;
 #[doc(hidden)]
 pub mod harness;
 pub mod ids;
 pub mod ingest;
 pub mod ipc;
+pub mod lifecycle;
+pub mod locks;
+pub mod logs;
 pub mod names;
 pub mod query;
 pub mod read;
 pub mod server;
+pub mod uploads;
 pub mod verify;
 
 pub use config::Config;

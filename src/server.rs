@@ -58,13 +58,13 @@ pub async fn run(
         });
     tokio::pin!(server);
     let result = tokio::select! {
-        r = &mut server => r.map_err(|e| crate::Error::internal(format!("server failed: {e}."))),
+        r = &mut server => r.map_err(|e| crate::error::Error::internal(format!("server failed: {e}."))),
         () = shutdown => {
             tracing::info!("shutting down: syncing running uploads");
             let _ = stop_tx.send(true);
             let _ = done_tx.send(());
             match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-                Ok(r) => r.map_err(|e| crate::Error::internal(format!("server failed: {e}."))),
+                Ok(r) => r.map_err(|e| crate::error::Error::internal(format!("server failed: {e}."))),
                 Err(_) => {
                     tracing::warn!("shutdown grace period elapsed with streams still open");
                     Ok(())
@@ -89,7 +89,7 @@ async fn auto_finalize_loop(engine: Arc<Engine>, after: Duration, mut stop: watc
             _ = stop.changed() => return,
         }
         let eng = Arc::clone(&engine);
-        if let Err(e) = crate::blocking::run(move || eng.auto_finalize(after)).await {
+        if let Err(e) = crate::blocking::run(move || eng.lifecycle().auto_finalize(after)).await {
             tracing::warn!(error = %e.message, "auto-finalize check failed");
         }
     }

@@ -26,6 +26,7 @@ async fn schema_only_in_the_wal_is_restored_at_startup() {
     {
         let engine = Engine::open(Config::with_data_dir(dir.path())).unwrap();
         let guard = engine
+            .lifecycle()
             .begin_upload("window/imu", &token.parse().unwrap())
             .unwrap();
         let canonical = tessera::ipc::schema_header(&imu_schema());

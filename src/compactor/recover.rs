@@ -1,10 +1,14 @@
 //! Startup recovery of sealing: remove leftovers of interrupted seals, recount the data of
 //! uploads a crash interrupted, and queue every topic that still has unsealed WAL data.
 
-use super::SealJob;
+use super::context::SealContext;
+use super::job::SealJob;
+use super::queue::Compactor;
 use crate::catalog::records::{TopicRecord, TopicState};
-use crate::engine::Engine;
 use crate::error::Result;
+use crate::fsutil;
+use crate::locks::lock;
+use crate::logs::stored_stats;
 use std::collections::HashSet;
 
 /// For every topic: delete `*.tmp` and chunk files the catalog does not name (seals
@@ -12,11 +16,11 @@ use std::collections::HashSet;
 /// the WAL holds but the catalog lacks (a crash between the two writes) and replace the
 /// statistics in its record (written only when a DoPut ends) by a recount of what it stores;
 /// then queue a forced seal.
-pub fn recover_all(engine: &Engine) -> Result<()> {
-    let cat = engine.catalog();
+pub fn recover_all(engine: &SealContext, compactor: &Compactor) -> Result<()> {
+    let cat = &engine.catalog;
     for (seq, _) in cat.sequences()? {
         for (topic, rec) in cat.topics_of(&seq)? {
-            let dir = engine.topic_dir(&rec.id).join("chunks");
+            let dir = engine.logs.chunks_dir(&rec.id);
             if dir.is_dir() {
                 let known: HashSet<String> = cat
                     .chunks_of(&rec.id)?
@@ -34,7 +38,7 @@ pub fn recover_all(engine: &Engine) -> Result<()> {
                     }
                 }
                 if removed {
-                    super::seal::sync_dir(&dir)?;
+                    fsutil::sync_dir(&dir)?;
                 }
             }
             if rec.state == TopicState::Uploading {
@@ -50,7 +54,7 @@ pub fn recover_all(engine: &Engine) -> Result<()> {
                 }
             }
             if cat.schema(&rec.id)?.is_some() {
-                engine.compactor().request(SealJob {
+                compactor.request(SealJob {
                     sequence: seq.clone(),
                     topic,
                     id: rec.id,
@@ -63,8 +67,8 @@ pub fn recover_all(engine: &Engine) -> Result<()> {
 }
 
 /// Store the recounted statistics of an interrupted upload, if they changed.
-fn recount(engine: &Engine, seq: &str, topic: &str, rec: &TopicRecord) -> Result<()> {
-    let Some(stats) = engine.stored_stats(&rec.id)? else {
+fn recount(engine: &SealContext, seq: &str, topic: &str, rec: &TopicRecord) -> Result<()> {
+    let Some(stats) = stored_stats(&engine.catalog, &engine.logs, &rec.id)? else {
         return Ok(());
     };
     if stats == rec.stats {
@@ -72,7 +76,7 @@ fn recount(engine: &Engine, seq: &str, topic: &str, rec: &TopicRecord) -> Result
     }
     tracing::info!(sequence = %seq, topic = %topic, rows = stats.rows, batches = stats.batches,
         "interrupted upload: recovered rows recounted");
-    engine.catalog().write(|tx| {
+    engine.catalog.write(|tx| {
         if let Some(mut current) = tx.read().topic(seq, topic)? {
             if current.id == rec.id {
                 current.stats = stats;
@@ -85,18 +89,18 @@ fn recount(engine: &Engine, seq: &str, topic: &str, rec: &TopicRecord) -> Result
 
 /// The WAL's frame 1 is the topic's schema, written before the catalog copy: a crash between
 /// the two leaves the catalog without it. Copy it over.
-fn restore_schema(engine: &Engine, seq: &str, topic: &str, rec: &TopicRecord) -> Result<()> {
-    let cat = engine.catalog();
-    if cat.schema(&rec.id)?.is_some() || !engine.topic_dir(&rec.id).join("wal").is_dir() {
+fn restore_schema(engine: &SealContext, seq: &str, topic: &str, rec: &TopicRecord) -> Result<()> {
+    let cat = &engine.catalog;
+    if cat.schema(&rec.id)?.is_some() || !engine.logs.topic_dir(&rec.id).join("wal").is_dir() {
         return Ok(());
     }
-    let wal = engine.wal(&rec.id)?;
-    let first = crate::engine::lock(&wal)?.reader(1).next().transpose()?;
+    let wal = engine.logs.wal(&rec.id)?;
+    let first = lock(&wal)?.reader(1).next().transpose()?;
     let Some(frame) = first else {
         return Ok(());
     };
     if frame.seq != 1 || frame.kind != tessera_wal::FrameKind::Schema {
-        return Err(crate::Error::data_loss(format!(
+        return Err(crate::error::Error::data_loss(format!(
             "topic `{seq}/{topic}`: its WAL does not start with its schema."
         )));
     }

@@ -23,12 +23,14 @@
 //! duplicated; the next seal or startup reclaims. No step loses an acknowledged frame:
 //! frames are only reclaimed after a committed chunk covers them.
 
-use super::SealJob;
+use super::context::SealContext;
+use super::job::SealJob;
 use crate::catalog::chunks::{chunk_file_name, ChunkRecord};
 use crate::catalog::records::TopicState;
-use crate::engine::{lock, Engine};
 use crate::error::{Error, Result};
+use crate::fsutil;
 use crate::ipc;
+use crate::locks::lock;
 use arrow_array::RecordBatch;
 use std::path::Path;
 use std::sync::Arc;
@@ -37,9 +39,10 @@ use tessera_wal::FrameKind;
 
 /// Seal as many full chunks as are waiting (and, with `force`, the rest). Returns the number
 /// of chunks written. A forced seal of a topic whose upload completed then retires its WAL.
-pub fn seal_topic(engine: &Engine, job: &SealJob) -> Result<usize> {
+/// `sealed` is told the Arrow body bytes of each committed chunk (the compactor's backlog).
+pub fn seal_topic(engine: &SealContext, job: &SealJob, sealed: &dyn Fn(u64)) -> Result<usize> {
     let mut written = 0;
-    while let Some(full) = seal_one(engine, job)? {
+    while let Some(full) = seal_one(engine, job, sealed)? {
         written += 1;
         if !full {
             break;
@@ -55,12 +58,12 @@ pub fn seal_topic(engine: &Engine, job: &SealJob) -> Result<usize> {
 }
 
 /// Whether the topic's upload completed (`uploaded`, no stream): it takes no more appends.
-fn upload_completed(engine: &Engine, job: &SealJob) -> Result<bool> {
+fn upload_completed(engine: &SealContext, job: &SealJob) -> Result<bool> {
     let uploaded = engine
-        .catalog()
+        .catalog
         .topic(&job.sequence, &job.topic)?
         .is_some_and(|t| t.id == job.id && t.state == TopicState::Uploaded);
-    Ok(uploaded && !engine.is_uploading(&job.id)?)
+    Ok(uploaded && !engine.uploads.is_uploading(&job.id)?)
 }
 
 /// Reclaim WAL segments covered by committed chunks (step 5, or its redo after a crash between
@@ -68,16 +71,16 @@ fn upload_completed(engine: &Engine, job: &SealJob) -> Result<bool> {
 /// end the active segment so it is reclaimed too, leaving the topic's data in its chunks only.
 /// A crash between the two leaves an empty new segment and the old one, which the next startup
 /// seal reclaims.
-fn reclaim_sealed(engine: &Engine, job: &SealJob, retire: bool) -> Result<()> {
+fn reclaim_sealed(engine: &SealContext, job: &SealJob, retire: bool) -> Result<()> {
     let upto = sealed_upto(engine, &job.id)?;
     if upto == 0 {
         return Ok(());
     }
-    let gate = engine.seal_gate(&job.id)?;
+    let gate = engine.logs.seal_gate(&job.id)?;
     let _exclusive = gate
         .write()
         .map_err(|_| Error::internal("seal gate poisoned."))?;
-    let wal = engine.wal(&job.id)?;
+    let wal = engine.logs.wal(&job.id)?;
     let mut w = lock(&wal)?;
     if retire && w.last_seq() == upto && w.roll()? {
         tracing::debug!(sequence = %job.sequence, topic = %job.topic, "WAL retired: all data sealed");
@@ -87,9 +90,9 @@ fn reclaim_sealed(engine: &Engine, job: &SealJob, retire: bool) -> Result<()> {
 }
 
 /// The WAL position up to which a topic's frames are sealed.
-pub fn sealed_upto(engine: &Engine, topic_id: &uuid::Uuid) -> Result<u64> {
+pub fn sealed_upto(engine: &SealContext, topic_id: &uuid::Uuid) -> Result<u64> {
     Ok(engine
-        .catalog()
+        .catalog
         .chunks_of(topic_id)?
         .iter()
         .map(|c| c.last_seq)
@@ -120,8 +123,8 @@ struct Scan {
 }
 
 impl Scan {
-    fn new(engine: &Engine, job: &SealJob, from: u64) -> Result<Scan> {
-        let wal = engine.wal(&job.id)?;
+    fn new(engine: &SealContext, job: &SealJob, from: u64) -> Result<Scan> {
+        let wal = engine.logs.wal(&job.id)?;
         let (reader, durable) = {
             let w = lock(&wal)?;
             (w.reader(from), w.durable_seq())
@@ -129,7 +132,7 @@ impl Scan {
         Ok(Scan {
             reader,
             durable,
-            limit: engine.config().chunk_size_bytes,
+            limit: engine.options.chunk_size_bytes,
             first_seq: 0,
             last_seq: 0,
             bytes: 0,
@@ -190,7 +193,7 @@ impl Scan {
 /// chunk. `Ok(None)`: nothing worth sealing; `Ok(Some(Err(Unordered)))`: rows out of order,
 /// seal with [`write_sorting`] instead.
 fn write_streaming(
-    engine: &Engine,
+    engine: &SealContext,
     job: &SealJob,
     schema: &arrow_schema::SchemaRef,
     from: u64,
@@ -231,7 +234,7 @@ struct Unordered;
 
 /// Steps 1-2 for rows out of time order: collect the chunk's batches, sort, write.
 fn write_sorting(
-    engine: &Engine,
+    engine: &SealContext,
     job: &SealJob,
     schema: &arrow_schema::SchemaRef,
     from: u64,
@@ -256,9 +259,13 @@ fn write_sorting(
 
 /// The chunk's compression: the configured one, or none when a sample of its first batch
 /// shows zstd would save less than `zstd_min_saving` (see `tessera_format::compression_for`).
-fn choose_compression(engine: &Engine, opts: &ChunkOptions, first: &RecordBatch) -> ChunkOptions {
+fn choose_compression(
+    engine: &SealContext,
+    opts: &ChunkOptions,
+    first: &RecordBatch,
+) -> ChunkOptions {
     let compression =
-        tessera_format::compression_for(opts.compression, first, engine.config().zstd_min_saving);
+        tessera_format::compression_for(opts.compression, first, engine.options.zstd_min_saving);
     ChunkOptions {
         compression,
         ..opts.clone()
@@ -266,25 +273,31 @@ fn choose_compression(engine: &Engine, opts: &ChunkOptions, first: &RecordBatch)
 }
 
 fn chunk_error(path: &Path) -> impl Fn(FormatError) -> Error + '_ {
-    move |e| Error::internal(format!("cannot write chunk {}: {e}.", path.display()))
+    move |e| {
+        tracing::warn!(path = %path.display(), error = %e, "cannot write chunk");
+        match e {
+            FormatError::Io { source, .. } => crate::error::io_error("chunk file", &source),
+            other => Error::internal(format!("cannot write a chunk: {other}.")),
+        }
+    }
 }
 
-fn seal_one(engine: &Engine, job: &SealJob) -> Result<Option<bool>> {
-    let cat = engine.catalog();
+fn seal_one(engine: &SealContext, job: &SealJob, sealed: &dyn Fn(u64)) -> Result<Option<bool>> {
+    let cat = &engine.catalog;
     let Some(header) = cat.schema(&job.id)? else {
         return Ok(None);
     };
     let schema = Arc::new(ipc::decode_schema(&header)?);
     let from = sealed_upto(engine, &job.id)? + 1;
-    let dir = engine.topic_dir(&job.id).join("chunks");
-    std::fs::create_dir_all(&dir)?;
+    let dir = engine.logs.chunks_dir(&job.id);
+    fsutil::create_dir_all(&dir)?;
     // The file is named after the first frame of the range, which is `from` unless frames
     // before it were reclaimed; name it once the range is known.
     let tmp = dir.join("sealing.chunk.tmp");
     // Step 2 starts from a clean slate: a stale `.tmp` from a crash is removed.
     remove_if_exists(&tmp)?;
     let opts = ChunkOptions {
-        compression: engine.config().chunk_compression,
+        compression: engine.options.compression,
         ..ChunkOptions::default()
     };
     tracing::debug!(sequence = %job.sequence, topic = %job.topic, from, "sealing chunk");
@@ -309,8 +322,7 @@ fn seal_one(engine: &Engine, job: &SealJob) -> Result<Option<bool>> {
     let name = chunk_file_name(first_seq);
     let final_path = dir.join(&name);
     // Step 3.
-    std::fs::rename(&tmp, &final_path)?;
-    sync_dir(&dir)?;
+    fsutil::rename(&tmp, &final_path)?;
     let record = ChunkRecord {
         first_seq,
         last_seq,
@@ -318,7 +330,7 @@ fn seal_one(engine: &Engine, job: &SealJob) -> Result<Option<bool>> {
         stats: meta.stats,
     };
     // Steps 4 and 5 under the seal gate.
-    let gate = engine.seal_gate(&job.id)?;
+    let gate = engine.logs.seal_gate(&job.id)?;
     let _exclusive = gate
         .write()
         .map_err(|_| Error::internal("seal gate poisoned."))?;
@@ -337,8 +349,8 @@ fn seal_one(engine: &Engine, job: &SealJob) -> Result<Option<bool>> {
         remove_if_exists(&final_path)?;
         return Ok(None);
     }
-    engine.compactor().sub_unsealed(job.id, bytes);
-    let wal = engine.wal(&job.id)?;
+    sealed(bytes);
+    let wal = engine.logs.wal(&job.id)?;
     let reclaimed = lock(&wal)?.reclaim_before(last_seq + 1)?;
     tracing::info!(sequence = %job.sequence, topic = %job.topic, chunk = %name,
         rows = record.stats.row_count, bytes = record.file_len, wal_segments_reclaimed = reclaimed, "chunk sealed");
@@ -346,15 +358,6 @@ fn seal_one(engine: &Engine, job: &SealJob) -> Result<Option<bool>> {
 }
 
 fn remove_if_exists(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// fsync a directory so renames and removals in it are durable.
-pub fn sync_dir(dir: &Path) -> Result<()> {
-    std::fs::File::open(dir)?.sync_all()?;
+    fsutil::remove_file(path)?;
     Ok(())
 }

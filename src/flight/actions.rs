@@ -4,9 +4,10 @@
 //! Dispatch is on the action name; the two names shared by both protocols (`sequence_create`,
 //! `topic_create`) dispatch on the body keys (`name`/`sequence_key` = seed).
 
-use crate::engine::{Engine, NewTopic};
+use crate::descriptor::parse_uuid;
+use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::flight::descriptor::parse_uuid;
+use crate::lifecycle::NewTopic;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -167,13 +168,13 @@ pub fn dispatch(engine: &Engine, action: &str, raw: &[u8]) -> Result<Value> {
             let seed = b.name.is_some();
             let name = one_of(action, b.locator, "locator", b.name, "name")?;
             let meta = metadata_or_empty(b.user_metadata)?;
-            let key = engine.create_sequence(&name, &meta, seed)?;
+            let key = engine.lifecycle().create_sequence(&name, &meta, seed)?;
             Ok(key.map_or(Value::Null, |k| json!({ "key": k.to_string() })))
         }
         "session_create" => {
             let b: Locator = body(action, raw)?;
             let seq = one_of(action, b.locator, "locator", b.name, "name")?;
-            let (uuid, locator) = engine.create_session(&seq)?;
+            let (uuid, locator) = engine.lifecycle().create_session(&seq)?;
             Ok(json!({ "uuid": uuid.to_string(), "locator": locator }))
         }
         "topic_create" => {
@@ -188,7 +189,7 @@ pub fn dispatch(engine: &Engine, action: &str, raw: &[u8]) -> Result<Value> {
             )?;
             let locator = one_of(action, b.locator, "locator", b.name, "name")?;
             let meta = metadata_or_empty(b.user_metadata)?;
-            let uuid = engine.create_topic(NewTopic {
+            let uuid = engine.lifecycle().create_topic(NewTopic {
                 session_token: parse_uuid(
                     &token,
                     if seed { "sequence_key" } else { "session_uuid" },
@@ -206,50 +207,67 @@ pub fn dispatch(engine: &Engine, action: &str, raw: &[u8]) -> Result<Value> {
         }
         "session_finalize" => {
             let b: SessionToken = body(action, raw)?;
-            engine.finalize_session(&parse_uuid(&b.session_uuid, "session_uuid")?)?;
+            engine
+                .lifecycle()
+                .finalize_session(&parse_uuid(&b.session_uuid, "session_uuid")?)?;
             Ok(Value::Null)
         }
         "session_delete" => {
             let b: Locator = body(action, raw)?;
-            engine.delete_session(&one_of(action, b.locator, "locator", b.name, "name")?)?;
+            engine
+                .lifecycle()
+                .delete_session(&one_of(action, b.locator, "locator", b.name, "name")?)?;
             Ok(Value::Null)
         }
         "sequence_finalize" | "sequence_abort" => {
             let b: SeedKey = body(action, raw)?;
             let key = parse_uuid(&b.key, "key")?;
             if action == "sequence_finalize" {
-                engine.seed_finalize(&b.name, &key)?;
+                engine.lifecycle().seed_finalize(&b.name, &key)?;
             } else {
-                engine.seed_abort(&b.name, &key)?;
+                engine.lifecycle().seed_abort(&b.name, &key)?;
             }
             Ok(Value::Null)
         }
         "sequence_delete" => {
             let b: Locator = body(action, raw)?;
-            engine.delete_sequence(&one_of(action, b.locator, "locator", b.name, "name")?)?;
+            engine
+                .lifecycle()
+                .delete_sequence(&one_of(action, b.locator, "locator", b.name, "name")?)?;
             Ok(Value::Null)
         }
         "topic_delete" => {
             let b: Locator = body(action, raw)?;
-            engine.delete_topic(&one_of(action, b.locator, "locator", b.name, "name")?)?;
+            engine
+                .lifecycle()
+                .delete_topic(&one_of(action, b.locator, "locator", b.name, "name")?)?;
             Ok(Value::Null)
         }
         "sequence_notification_create" | "topic_notification_create" => {
             let b: NotificationCreate = body(action, raw)?;
             let topic = action.starts_with("topic");
-            engine.create_notification(&b.locator, topic, &b.notification_type, &b.msg)?;
+            engine.lifecycle().create_notification(
+                &b.locator,
+                topic,
+                &b.notification_type,
+                &b.msg,
+            )?;
             Ok(Value::Null)
         }
         "sequence_notification_list" | "topic_notification_list" => {
             let b: Locator = body(action, raw)?;
             let loc = one_of(action, b.locator, "locator", b.name, "name")?;
-            let list = engine.list_notifications(&loc, action.starts_with("topic"))?;
+            let list = engine
+                .lifecycle()
+                .list_notifications(&loc, action.starts_with("topic"))?;
             Ok(json!({ "notifications": list }))
         }
         "sequence_notification_purge" | "topic_notification_purge" => {
             let b: Locator = body(action, raw)?;
             let loc = one_of(action, b.locator, "locator", b.name, "name")?;
-            engine.purge_notifications(&loc, action.starts_with("topic"))?;
+            engine
+                .lifecycle()
+                .purge_notifications(&loc, action.starts_with("topic"))?;
             Ok(Value::Null)
         }
         other => Err(Error::invalid(format!(

@@ -3,8 +3,8 @@
 //! where a panic becomes an INTERNAL status instead of a dead thread.
 
 use super::actions;
-use super::descriptor::TicketBody;
 use crate::blocking;
+use crate::descriptor::TicketBody;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::{ingest, read};

@@ -20,10 +20,12 @@ pub fn doput(data: &[u8]) {
     let ack = input.byte() & 1 == 1;
     let empty = RawValue::from_string("{}".to_owned()).expect("{} is JSON");
     engine
+        .lifecycle()
         .create_sequence("fuzz", &empty, false)
         .expect("sequence");
-    let (session, _) = engine.create_session("fuzz").expect("session");
+    let (session, _) = engine.lifecycle().create_session("fuzz").expect("session");
     let token = engine
+        .lifecycle()
         .create_topic(NewTopic {
             session_token: session,
             locator: "fuzz/t",
@@ -33,6 +35,7 @@ pub fn doput(data: &[u8]) {
         })
         .expect("topic");
     let guard = engine
+        .lifecycle()
         .begin_upload("fuzz/t", &token)
         .expect("upload starts");
     let wal = Arc::clone(&guard.wal);
@@ -50,7 +53,7 @@ pub fn doput(data: &[u8]) {
         let body = Bytes::copy_from_slice(input.take(blen));
         let result = writer.write(header, body.clone());
         let appended =
-            |wal: &crate::engine::SharedWal| crate::engine::lock(wal).expect("wal lock").last_seq();
+            |wal: &crate::logs::SharedWal| crate::engine::lock(wal).expect("wal lock").last_seq();
         if let Err(e) = result {
             assert_client_error(&e, "DoPut message");
             assert_eq!(
@@ -110,12 +113,14 @@ pub fn doput(data: &[u8]) {
     );
     if schema.is_some() {
         let rescanned = engine
+            .lifecycle()
             .stored_stats(&record.id)
             .expect("stored batches rescan")
             .expect("a stored schema");
         assert_eq!(rescanned, stats);
     }
     let guard = engine
+        .lifecycle()
         .begin_upload("fuzz/t", &token)
         .expect("the upload is resumable");
     drop(TopicWriter::new(Arc::clone(&engine), guard, ack).expect("resumed writer"));

@@ -42,13 +42,15 @@ pub use wal::*;
 use crate::catalog::records::{
     self, DataStats, NotificationRecord, SequenceRecord, SessionRecord, TokenRecord, TopicRecord,
 };
-use crate::engine::{Engine, NewTopic};
+use crate::config::Config;
+use crate::engine::Engine;
 use crate::error::{Error, ErrorKind};
 use crate::flight::actions;
 use crate::flight::descriptor::{PutDescriptor, ResourceDescriptor, TicketBody, Window};
 use crate::ingest::TopicWriter;
 use crate::ipc::{self, MessageKind};
-use crate::{names, Config};
+use crate::lifecycle::NewTopic;
+use crate::names;
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_flight::FlightDescriptor;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -212,7 +214,7 @@ pub(super) fn engine() -> MutexGuard<'static, Arc<Engine>> {
     let seqs = guard.catalog().sequences();
     let seqs = seqs.unwrap_or_else(|e| panic!("catalog must list its sequences: {e}"));
     for (name, _) in seqs {
-        let r = guard.delete_sequence(&name);
+        let r = guard.lifecycle().delete_sequence(&name);
         assert!(r.is_ok(), "deleting sequence `{name}` failed: {r:?}");
     }
     guard

@@ -2,18 +2,19 @@
 //! blocking task, without the topic's WAL lock, while the next message is validated and
 //! appended. When it ends, one more sync covers everything appended meanwhile.
 //!
-//! A [`SyncTicket`] is taken from an idle [`super::TopicWriter`] (it notes the totals appended
+//! A [`SyncTicket`] is taken from an idle `TopicWriter` (it notes the totals appended
 //! so far and the WAL seq they end at), run anywhere, and its [`Synced`] result given back to
 //! the writer. Acks carry the ticket's totals, so they count only batches whose frames the
 //! sync covered. The WAL serializes every sync of a log and poisons it on failure (see
 //! `tessera_wal`'s `group` module), so a failed sync is never followed by one that pretends.
 
-use super::writer::Durable;
-use crate::engine::{lock, SharedWal};
+use super::durable::Durable;
 use crate::error::Result;
+use crate::locks::lock;
+use crate::logs::SharedWal;
 use tessera_wal::PendingSync;
 
-/// A sync begun by [`super::TopicWriter::begin_sync`], to run off the writer.
+/// A sync begun by `TopicWriter::begin_sync`, to run off the writer.
 pub struct SyncTicket {
     pub(super) pending: PendingSync,
     pub(super) wal: SharedWal,

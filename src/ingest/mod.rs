@@ -1,6 +1,7 @@
 //! Ingest: one DoPut stream into one topic's write-ahead log.
 
 mod commit;
+mod durable;
 mod upload;
 mod writer;
 

@@ -11,11 +11,12 @@
 //! batch is ever waiting beyond the sync in flight.
 
 use super::commit::Synced;
-use super::writer::{Durable, TopicWriter};
+use super::durable::Durable;
+use super::writer::TopicWriter;
 use crate::blocking::run as blocking;
+use crate::descriptor::PutDescriptor;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::flight::descriptor::PutDescriptor;
 use arrow_flight::{FlightData, PutResult};
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -54,7 +55,9 @@ pub async fn do_put(
     let put = PutDescriptor::parse(desc)?;
     let eng = Arc::clone(&engine);
     let writer = blocking(move || {
-        let guard = eng.begin_upload(&put.resource_locator, &put.token)?;
+        let guard = eng
+            .lifecycle()
+            .begin_upload(&put.resource_locator, &put.token)?;
         TopicWriter::new(eng, guard, put.ack_durable)
     })
     .await?;

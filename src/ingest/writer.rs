@@ -8,11 +8,14 @@
 //! uploaded, so a DoPut that returns OK has all its batches on disk.
 
 use super::commit::{SyncTicket, Synced};
+use super::durable::Durable;
 use crate::catalog::records::DataStats;
 use crate::config::SyncMode;
-use crate::engine::{lock, Engine, UploadGuard};
+use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ipc::{self, MessageKind};
+use crate::lifecycle::UploadGuard;
+use crate::locks::lock;
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -21,15 +24,6 @@ use tessera_wal::{Durability, FrameKind};
 
 /// Longest a writer waits for the compactor before going on (and logging).
 const BACKPRESSURE_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Running totals reported to clients that asked for durable acks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Durable {
-    /// Batches durable so far in this stream.
-    pub batches: u64,
-    /// Rows durable so far in this stream.
-    pub rows: u64,
-}
 
 /// State of one upload between messages.
 pub struct TopicWriter {
@@ -59,7 +53,10 @@ impl TopicWriter {
         if let Some(header) = &guard.stored_schema {
             let s = Arc::new(ipc::decode_schema(header)?);
             let idx = ipc::check_schema(&s)?;
-            stats = engine.stored_stats(&guard.record.id)?.unwrap_or_default();
+            stats = engine
+                .lifecycle()
+                .stored_stats(&guard.record.id)?
+                .unwrap_or_default();
             schema = Some((s, idx));
         }
         Ok(TopicWriter {
@@ -144,7 +141,9 @@ impl TopicWriter {
             &[&prefix, &canonical, ipc::padding(pad)],
             Durability::Sync,
         )?;
-        self.engine.record_schema(&self.guard, &canonical)?;
+        self.engine
+            .lifecycle()
+            .record_schema(&self.guard, &canonical)?;
         self.schema = Some((schema, idx));
         self.schema_seen = true;
         Ok(())
@@ -230,7 +229,7 @@ impl TopicWriter {
             .add_unsealed(self.guard.record.id, bytes);
         let cfg = self.engine.config();
         if self.unsealed >= cfg.chunk_size_bytes.max(cfg.seal_lag_bytes) {
-            self.engine.request_seal(&self.guard, false);
+            self.engine.lifecycle().request_seal(&self.guard, false);
         }
     }
 
@@ -270,7 +269,9 @@ impl TopicWriter {
             ));
         }
         let durable = self.sync()?;
-        self.engine.finish_upload(&self.guard, self.stats)?;
+        self.engine
+            .lifecycle()
+            .finish_upload(&self.guard, self.stats)?;
         Ok(durable)
     }
 
@@ -281,7 +282,11 @@ impl TopicWriter {
             tracing::error!(topic = %self.locator(), error = %e, "could not sync an interrupted upload");
         }
         if !self.deleted() {
-            if let Err(e) = self.engine.save_partial_upload(&self.guard, self.stats) {
+            if let Err(e) = self
+                .engine
+                .lifecycle()
+                .save_partial_upload(&self.guard, self.stats)
+            {
                 tracing::error!(topic = %self.locator(), error = %e, "could not save upload statistics");
             }
         }

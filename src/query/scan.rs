@@ -5,10 +5,10 @@
 use super::clusters::{merge, Clusters, Gap};
 use super::eval::{eval_group, Compiled};
 use super::prune::skip_chunk;
+use crate::descriptor::Window;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::flight::descriptor::Window;
-use crate::read::{open_chunk, ts_column, Source, TopicData};
+use crate::read::{chunk_read_error, open_chunk, ts_column, Source, TopicData};
 use arrow_array::RecordBatch;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -74,8 +74,7 @@ fn scan_source(
         Source::Chunk { path, .. } => {
             let reader = open_chunk(path)?;
             for b in reader.window(opts.window.start, opts.window.end) {
-                let b =
-                    b.map_err(|e| Error::data_loss(format!("chunk {}: {e}.", path.display())))?;
+                let b = b.map_err(|e| chunk_read_error(path, e))?;
                 rows += fold(group, &b, ts, &mut clusters)?;
             }
         }

@@ -2,9 +2,9 @@
 
 use super::source::TopicData;
 use super::views::{served_schema, with_topic_metadata};
+use crate::descriptor::{ResourceDescriptor, TicketBody, Window};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::flight::descriptor::{ResourceDescriptor, TicketBody, Window};
 use crate::names;
 use arrow_flight::{
     FlightDescriptor, FlightEndpoint, FlightInfo, SchemaAsIpc, SchemaResult, Ticket,

@@ -8,8 +8,8 @@
 //! is one block per chunk overlapping the frontier, plus one output batch.
 
 use super::source::{filter_window, open_chunk, ts_column, Source};
+use crate::descriptor::Window;
 use crate::error::{Error, Result};
-use crate::flight::descriptor::Window;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use std::collections::VecDeque;
@@ -87,9 +87,9 @@ impl Merge {
                     continue;
                 }
             }
-            let b = reader.read_batch(i).map_err(|e| {
-                Error::data_loss(format!("chunk {} is damaged: {e}.", path.display()))
-            })?;
+            let b = reader
+                .read_batch(i)
+                .map_err(|e| super::source::chunk_read_error(path, e))?;
             if let Some(b) = filter_window(&b, self.ts, self.window)? {
                 return Ok(Some(b));
             }

@@ -6,10 +6,11 @@
 use crate::catalog::chunks::ChunkRecord;
 use crate::catalog::records::{TopicRecord, TopicState};
 use crate::compactor::SealJob;
-use crate::engine::{lock, Engine};
+use crate::descriptor::Window;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::flight::descriptor::Window;
 use crate::ipc;
+use crate::locks::lock;
 use crate::names::{self, TopicLocator};
 use arrow_array::{Array, Int64Array, RecordBatch, UInt32Array};
 use arrow_schema::SchemaRef;
@@ -174,11 +175,11 @@ impl TopicData {
         window: Window,
         limit: Option<u64>,
     ) -> Result<Option<Vec<Source>>> {
-        let gate = engine.seal_gate(&self.record.id)?;
+        let gate = engine.logs().seal_gate(&self.record.id)?;
         let _shared = gate
             .read()
             .map_err(|_| Error::internal("seal gate poisoned."))?;
-        let dir = engine.topic_dir(&self.record.id).join("chunks");
+        let dir = engine.logs().chunks_dir(&self.record.id);
         let chunks = self.chunks(engine)?;
         let upto = chunks.iter().map(|c| c.last_seq).max().unwrap_or(0);
         let mut out: Vec<Source> = chunks
@@ -219,7 +220,7 @@ impl TopicData {
         window: Window,
         limit: Option<u64>,
     ) -> Result<Tail> {
-        let wal = engine.wal(&self.record.id).map_err(|e| Error {
+        let wal = engine.logs().wal(&self.record.id).map_err(|e| Error {
             message: format!("topic `{}`: {}", self.locator.locator(), e.message),
             ..e
         })?;
@@ -283,9 +284,7 @@ impl TopicData {
                     }
                     let reader = open_chunk(&path)?;
                     for b in reader.window(window.start, window.end) {
-                        let b = b.map_err(|e| {
-                            Error::data_loss(format!("chunk {}: {e}.", path.display()))
-                        })?;
+                        let b = b.map_err(|e| chunk_read_error(&path, e))?;
                         let v = ts_column(&b, ts)?.values();
                         if let (Some(&a), Some(&z)) = (v.first(), v.last()) {
                             see(b.num_rows() as u64, a, z);
@@ -306,8 +305,23 @@ impl TopicData {
 
 /// Open a chunk file; damage is DataLoss naming the file.
 pub fn open_chunk(path: &std::path::Path) -> Result<tessera_format::ChunkReader> {
-    tessera_format::ChunkReader::open(path)
-        .map_err(|e| Error::data_loss(format!("chunk {} is unreadable: {e}.", path.display())))
+    tessera_format::ChunkReader::open(path).map_err(|e| chunk_read_error(path, e))
+}
+
+/// The client's error for a chunk that cannot be read (the path and detail go to the log): an
+/// I/O failure through the storage table, anything else (a damaged or missing file) `DataLoss`.
+pub fn chunk_read_error(path: &std::path::Path, e: tessera_format::FormatError) -> Error {
+    tracing::error!(path = %path.display(), error = %e, "chunk unreadable");
+    match e {
+        tessera_format::FormatError::Io { source, .. }
+            if source.kind() != std::io::ErrorKind::NotFound =>
+        {
+            crate::error::io_error("chunk file", &source)
+        }
+        _ => Error::data_loss(
+            "a sealed chunk of this topic is damaged or missing; see the server log.",
+        ),
+    }
 }
 
 /// Stable sort of a batch by its timestamp column.

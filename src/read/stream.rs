@@ -8,9 +8,9 @@
 use super::merge::Merge;
 use super::source::TopicData;
 use super::views::{served_schema, to_served, with_topic_metadata};
+use crate::descriptor::TicketBody;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::flight::descriptor::TicketBody;
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::FlightData;
 use futures::stream::BoxStream;

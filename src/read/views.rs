@@ -37,7 +37,7 @@ pub fn served_schema(stored: &Schema) -> SchemaRef {
 /// topic, or the requested window.
 pub fn with_topic_metadata(
     served: &Schema,
-    topic: &super::TopicData,
+    topic: &super::source::TopicData,
     rows: (u64, Option<i64>, Option<i64>),
 ) -> SchemaRef {
     let r = &topic.record;

@@ -1,4 +1,5 @@
-//! Upload slots: at most one DoPut per topic at a time, visible to finalize and delete.
+//! Starting and ending an upload: at most one DoPut per topic at a time (an upload slot of
+//! [`crate::uploads`]), visible to finalize and delete.
 //!
 //! `begin_upload` checks token and state and marks the topic `uploading` in the catalog, inside
 //! one catalog write, so it is atomic with respect to finalize (which refuses while a slot is
@@ -6,30 +7,18 @@
 //! A topic deleted during its upload is flagged; its stream stops at the next message and the
 //! guard removes its files.
 
-use super::{lock, Engine, SharedWal};
+use super::service::Lifecycle;
 use crate::catalog::records::{DataStats, TopicRecord, TopicState};
 use crate::error::{Error, Result};
+use crate::logs::SharedWal;
 use crate::names;
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::uploads::UploadSlot;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Shared state of one running upload.
-#[derive(Default)]
-pub struct UploadSlot {
-    deleted: AtomicBool,
-}
-
-impl UploadSlot {
-    /// Whether the topic was deleted while uploading.
-    pub fn is_deleted(&self) -> bool {
-        self.deleted.load(Ordering::Acquire)
-    }
-}
-
 /// Exclusive right to upload one topic; released on drop.
 pub struct UploadGuard {
-    engine: Arc<Engine>,
+    lifecycle: Arc<Lifecycle>,
     /// Sequence name.
     pub sequence: String,
     /// Topic path.
@@ -53,21 +42,23 @@ impl UploadGuard {
 
 impl Drop for UploadGuard {
     fn drop(&mut self) {
-        if let Ok(mut map) = lock(&self.engine.uploads) {
-            map.remove(&self.record.id);
-        }
-        self.engine.note_activity(&self.record.session_id);
+        let lifecycle = &self.lifecycle;
+        lifecycle.uploads.release(&self.record.id);
+        lifecycle.uploads.note_activity(&self.record.session_id);
         if self.slot.is_deleted() {
-            self.engine.remove_topic_data(&self.record.id);
+            lifecycle.remove_topic_data(&self.record.id);
         }
     }
 }
 
-impl Engine {
+impl Lifecycle {
     /// Start an upload of the topic at `raw_locator` authorized by `token`.
     pub fn begin_upload(self: &Arc<Self>, raw_locator: &str, token: &Uuid) -> Result<UploadGuard> {
         let loc = names::topic_locator(raw_locator)?;
-        let (record, slot) = self.catalog.write(|tx| {
+        // The slot is taken inside the catalog write (atomic with finalize's checks); if the
+        // write fails after that, it is given back.
+        let taken = std::cell::Cell::new(None);
+        let written = self.catalog.write(|tx| {
             let mut rec = tx.read().topic(&loc.sequence, &loc.topic)?.ok_or_else(|| {
                 Error::not_found(format!("topic `{}` does not exist.", loc.locator()))
             })?;
@@ -90,32 +81,33 @@ impl Engine {
                     loc.locator()
                 )));
             }
-            let mut uploads = lock(&self.uploads)?;
-            if uploads.contains_key(&rec.id) {
+            let Some(slot) = self.uploads.try_take(&rec.id)? else {
                 return Err(Error::precondition(format!(
                     "topic `{}` is being uploaded by another stream.",
                     loc.locator()
                 )));
-            }
+            };
+            taken.set(Some(rec.id));
             if rec.state != TopicState::Uploading {
                 rec.state = TopicState::Uploading;
                 tx.put_topic(&loc.sequence, &loc.topic, &rec)?;
             }
-            let slot = Arc::new(UploadSlot::default());
-            uploads.insert(rec.id, Arc::clone(&slot));
             Ok((rec, slot))
+        });
+        let (record, slot) = written.inspect_err(|_| {
+            if let Some(id) = taken.get() {
+                self.uploads.release(&id);
+            }
         })?;
         let release = |e: Error| {
-            if let Ok(mut map) = lock(&self.uploads) {
-                map.remove(&record.id);
-            }
+            self.uploads.release(&record.id);
             e
         };
-        self.note_activity(&record.session_id);
+        self.uploads.note_activity(&record.session_id);
         let stored_schema = self.catalog.schema(&record.id).map_err(release)?;
-        let wal = self.wal(&record.id).map_err(release)?;
+        let wal = self.logs.wal(&record.id).map_err(release)?;
         Ok(UploadGuard {
-            engine: Arc::clone(self),
+            lifecycle: Arc::clone(self),
             sequence: loc.sequence,
             topic: loc.topic,
             record,
@@ -173,23 +165,5 @@ impl Engine {
             }
             Ok(())
         })
-    }
-
-    /// Whether a DoPut currently holds the topic.
-    pub(crate) fn is_uploading(&self, topic_id: &Uuid) -> Result<bool> {
-        Ok(lock(&self.uploads)?.contains_key(topic_id))
-    }
-
-    /// After a topic's catalog entries are gone: stop its upload, or remove its data now.
-    pub(crate) fn discard_topic(&self, topic_id: &Uuid) {
-        let active = match lock(&self.uploads) {
-            Ok(map) => map.get(topic_id).map(|slot| {
-                slot.deleted.store(true, Ordering::Release);
-            }),
-            Err(_) => None,
-        };
-        if active.is_none() {
-            self.remove_topic_data(topic_id);
-        }
     }
 }

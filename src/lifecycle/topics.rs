@@ -1,6 +1,7 @@
 //! Topic lifecycle: create inside a pending session, delete.
 
-use super::{validate_user_metadata, Engine};
+use super::metadata::validate_user_metadata;
+use super::service::Lifecycle;
 use crate::catalog::records::{
     DataStats, SerializationFormat, TokenRecord, TopicRecord, TopicState,
 };
@@ -23,7 +24,7 @@ pub struct NewTopic<'a> {
     pub user_metadata: &'a RawValue,
 }
 
-impl Engine {
+impl Lifecycle {
     /// Register a topic in a pending session; returns its DoPut token.
     pub fn create_topic(&self, req: NewTopic<'_>) -> Result<Uuid> {
         let loc = names::topic_locator(req.locator)?;

@@ -1,6 +1,6 @@
 //! Error notifications attached to sequences and topics (protocol.md §3.9-§3.11).
 
-use super::Engine;
+use super::service::Lifecycle;
 use crate::catalog::records::NotificationRecord;
 use crate::error::{Error, Result};
 use crate::{ids, names};
@@ -12,7 +12,7 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-impl Engine {
+impl Lifecycle {
     /// Resolve a notification target to its canonical key, checking it exists.
     fn notification_target(&self, raw: &str, topic: bool) -> Result<String> {
         if topic {

@@ -1,6 +1,6 @@
 //! Session lifecycle: create, finalize (lock), delete.
 
-use super::Engine;
+use super::service::Lifecycle;
 use crate::catalog::records::{SessionRecord, TokenRecord, TopicState};
 use crate::catalog::Tx;
 use crate::error::{Error, Result};
@@ -24,7 +24,7 @@ impl SessionRef {
     }
 }
 
-impl Engine {
+impl Lifecycle {
     /// Open a new pending session in an existing sequence; returns `(token, locator)`.
     pub fn create_session(&self, raw_seq: &str) -> Result<(Uuid, String)> {
         let seq = names::sequence_name(raw_seq)?;
@@ -107,7 +107,7 @@ impl Engine {
                 )));
             }
             for (name, t) in &topics {
-                if self.is_uploading(&t.id)? {
+                if self.uploads.is_uploading(&t.id)? {
                     return Err(Error::precondition(format!(
                         "topic `{}/{name}` is still uploading; close its stream before finalizing.",
                         s.sequence

@@ -12,20 +12,13 @@
 //!   recounted from chunks and WAL, the same as a resume would see), then the session is
 //!   finalized exactly as `session_finalize` does.
 
-use super::Engine;
+use super::service::Lifecycle;
 use crate::catalog::records::TopicState;
 use crate::error::Result;
 use crate::ids;
 use std::time::Duration;
 
-impl Engine {
-    /// Note upload activity in a session (an upload starting or ending).
-    pub(crate) fn note_activity(&self, session_id: &str) {
-        if let Ok(mut m) = super::lock(&self.activity) {
-            m.insert(session_id.to_string(), ids::now_ns());
-        }
-    }
-
+impl Lifecycle {
     /// Finalize every pending session quiet for longer than `quiet`; returns their locators.
     pub fn auto_finalize(&self, quiet: Duration) -> Result<Vec<String>> {
         let now = ids::now_ns();
@@ -36,8 +29,7 @@ impl Engine {
                 if session.completed_at_ns.is_some() {
                     continue;
                 }
-                let last = super::lock(&self.activity)?.get(&sid).copied().unwrap_or(0);
-                let quiet_since = session.created_at_ns.max(self.started_ns).max(last);
+                let quiet_since = self.uploads.quiet_since(&sid, session.created_at_ns)?;
                 if now.saturating_sub(quiet_since) < limit {
                     continue;
                 }
@@ -63,7 +55,7 @@ impl Engine {
             return Ok(false);
         }
         for (name, t) in &topics {
-            if self.is_uploading(&t.id)? {
+            if self.uploads.is_uploading(&t.id)? {
                 return Ok(false);
             }
             if t.state == TopicState::Created || self.catalog.schema(&t.id)?.is_none() {

@@ -1,7 +1,8 @@
 //! Sequence lifecycle: create (session or seed protocol), delete, and the seed protocol's
 //! finalize/abort, which act on the sequence's implicit session.
 
-use super::{validate_user_metadata, Engine};
+use super::metadata::validate_user_metadata;
+use super::service::Lifecycle;
 use crate::catalog::records::{SequenceRecord, SessionRecord, TokenRecord};
 use crate::error::{Error, Result};
 use crate::ids;
@@ -9,7 +10,7 @@ use crate::names;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-impl Engine {
+impl Lifecycle {
     /// Create an empty sequence. With `seed`, also create its implicit session and return that
     /// session's token (the seed protocol's sequence `key`).
     pub fn create_sequence(

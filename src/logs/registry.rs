@@ -1,0 +1,117 @@
+//! The WAL registry: the one place that opens and forgets topic logs.
+//!
+//! A topic's log is opened (and recovered: torn tail cut, kept frames fsynced) on first use and
+//! shared by its upload, its readers and the compactor. The registry's map lock is held only to
+//! find or insert a topic's entry, never across `Wal::open`: opening one topic's log (disk
+//! I/O) does not stall any other topic. Concurrent first uses of one topic wait on that topic's
+//! entry, so a log is opened once.
+//!
+//! Beside each log lives the topic's seal gate: readers of the WAL tail hold it shared, a
+//! seal's catalog commit and WAL reclaim hold it exclusively, so a reader sees a seal entirely
+//! or not at all.
+
+use crate::error::Result;
+use crate::locks::lock;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use tessera_wal::{Wal, WalOptions};
+use uuid::Uuid;
+
+/// A topic's write-ahead log, shared by its upload and its readers.
+pub type SharedWal = Arc<Mutex<Wal>>;
+
+/// A topic's seal gate (see the module doc).
+pub type SealGate = Arc<RwLock<()>>;
+
+/// One topic's entry: its log once opened.
+type Slot = Arc<Mutex<Option<SharedWal>>>;
+
+/// Topic logs and seal gates under `<data_dir>/topics`.
+pub struct TopicLogs {
+    topics_dir: PathBuf,
+    options: WalOptions,
+    wals: Mutex<HashMap<Uuid, Slot>>,
+    gates: Mutex<HashMap<Uuid, SealGate>>,
+}
+
+impl TopicLogs {
+    /// Logs under `topics_dir` (which must exist), segments of `options`.
+    pub fn new(topics_dir: PathBuf, options: WalOptions) -> TopicLogs {
+        TopicLogs {
+            topics_dir,
+            options,
+            wals: Mutex::new(HashMap::new()),
+            gates: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `<data_dir>/topics`.
+    pub fn topics_dir(&self) -> &Path {
+        &self.topics_dir
+    }
+
+    /// Directory of one topic's data.
+    pub fn topic_dir(&self, topic_id: &Uuid) -> PathBuf {
+        self.topics_dir.join(topic_id.to_string())
+    }
+
+    /// Directory of one topic's sealed chunks.
+    pub fn chunks_dir(&self, topic_id: &Uuid) -> PathBuf {
+        self.topic_dir(topic_id).join("chunks")
+    }
+
+    /// The topic's WAL, opened (and recovered) on first use.
+    pub fn wal(&self, topic_id: &Uuid) -> Result<SharedWal> {
+        let slot = Arc::clone(lock(&self.wals)?.entry(*topic_id).or_default());
+        let mut slot = lock(&slot)?;
+        if let Some(w) = slot.as_ref() {
+            return Ok(Arc::clone(w));
+        }
+        let dir = self.topic_dir(topic_id).join("wal");
+        let (wal, report) = Wal::open(&dir, self.options)?;
+        if let Some(t) = &report.truncated {
+            tracing::warn!(topic = %topic_id, segment = %t.segment.display(), offset = t.offset,
+                bytes_dropped = t.bytes_dropped, reason = %t.reason, "WAL torn tail truncated");
+        }
+        let shared = Arc::new(Mutex::new(wal));
+        *slot = Some(Arc::clone(&shared));
+        Ok(shared)
+    }
+
+    /// The topic's seal gate.
+    pub fn seal_gate(&self, topic_id: &Uuid) -> Result<SealGate> {
+        Ok(Arc::clone(lock(&self.gates)?.entry(*topic_id).or_default()))
+    }
+
+    /// Forget a deleted topic's log and gate, and remove its directory (durably). A failure is
+    /// logged; the directory is an orphan that the next startup removes.
+    pub fn remove_topic(&self, topic_id: &Uuid) {
+        if let Ok(mut wals) = lock(&self.wals) {
+            wals.remove(topic_id);
+        }
+        if let Ok(mut gates) = lock(&self.gates) {
+            gates.remove(topic_id);
+        }
+        if let Err(e) = crate::fsutil::remove_dir_all(&self.topic_dir(topic_id)) {
+            tracing::warn!(topic = %topic_id, error = %e, "could not remove topic data; it will be retried at startup");
+        }
+    }
+
+    /// Remove topic directories whose id `live` does not hold (a delete interrupted by a crash).
+    pub fn remove_orphans(&self, live: &std::collections::HashSet<Uuid>) -> Result<()> {
+        for entry in std::fs::read_dir(&self.topics_dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let keep = name
+                .to_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .is_some_and(|id| live.contains(&id));
+            if !keep {
+                tracing::info!(dir = %entry.path().display(), "removing orphaned topic data");
+                crate::fsutil::remove_dir_all(&entry.path())?;
+            }
+        }
+        Ok(())
+    }
+}
