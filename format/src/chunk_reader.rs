@@ -24,7 +24,6 @@ use crate::chunk_footer::read_footer;
 use crate::error::FormatError;
 use crate::stats::ChunkStats;
 use crate::stats_compute::{timestamp_index, StatsAccumulator};
-use crate::window::Window;
 
 /// An open, validated chunk file. Cheap to share: reads take `&self` and use positioned I/O.
 #[derive(Debug)]
@@ -108,17 +107,6 @@ impl ChunkReader {
         let batch = self.decode(i, block, &bytes)?;
         self.check_batch(i, block, &batch)?;
         Ok(batch)
-    }
-
-    /// Batches restricted to `timestamp_ns` in `[start, end)` (either bound optional), in time
-    /// order. Batches wholly outside are skipped without being read, partial ones are sliced, and
-    /// no empty batch is ever yielded. Iteration stops after the first error.
-    pub fn window(
-        &self,
-        start: Option<i64>,
-        end: Option<i64>,
-    ) -> impl Iterator<Item = Result<RecordBatch, FormatError>> + '_ {
-        Window::new(self, start, end)
     }
 
     /// Reads every block (CRC + decode + row/time checks) and recomputes the stats, which must be
