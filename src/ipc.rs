@@ -10,39 +10,28 @@
 //! | 8       | m    | bytes  | `Message` flatbuffer (FlightData.data_header), zero-padded |
 //! | 8 + m   | rest | bytes  | message body (FlightData.data_body)                   |
 //!
-//! The WAL frame's crc32 covers the whole payload. Decoding never trusts the bytes: the
-//! flatbuffer is verified, every buffer's offset and length is checked against the body,
-//! declared decompressed sizes are capped, and arrow's decoder runs under `catch_unwind`
-//! (arrow-ipc 60 panics on some malformed input).
+//! The WAL frame's crc32 covers the whole payload. Parsing is `tessera_format::ipc_message`'s,
+//! the one Arrow IPC decoder (flatbuffer verified, every buffer's offset and length checked
+//! against the body, declared decompressed sizes capped at [`MAX_DECOMPRESSED_BYTES`], arrow's
+//! decoder run under `catch_unwind`). This module adds what is the server's: the payload layout
+//! above and its encoding, the schema rules and canonical form, and the mapping of decoder
+//! errors to [`Error`]s (malformed input `InvalidArgument`, over the cap `ResourceExhausted`,
+//! damaged stored data `DataLoss`).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use arrow_array::{Array, Int64Array, RecordBatch};
 use arrow_buffer::Buffer;
-use arrow_ipc::{root_as_message, MessageHeader};
 use arrow_schema::{DataType, Schema, SchemaRef};
 use bytes::Bytes;
-use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use tessera_format::ipc_message::{self, CONTINUATION};
+use tessera_format::FormatError;
+
+pub use tessera_format::ipc_message::MessageKind;
 
 /// Name of the mandatory index column.
 pub const TIMESTAMP_COLUMN: &str = "timestamp_ns";
 /// Largest total decompressed size one compressed batch may declare, in bytes.
 pub const MAX_DECOMPRESSED_BYTES: u64 = 1 << 30;
-const CONTINUATION: u32 = 0xFFFF_FFFF;
-
-/// What an IPC message header announces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageKind {
-    /// A schema message.
-    Schema,
-    /// A record batch.
-    RecordBatch,
-    /// A dictionary batch (not supported on ingest).
-    DictionaryBatch,
-    /// Anything else (tensors, unknown).
-    Other,
-}
 
 fn bad(what: impl std::fmt::Display) -> Error {
     // flatbuffers' verifier errors span several lines (an error trace); a gRPC status message
@@ -60,35 +49,35 @@ fn bad(what: impl std::fmt::Display) -> Error {
     ))
 }
 
+/// The reason a decoder error gives, without the error's own prefix.
+fn reason(e: FormatError) -> String {
+    match e {
+        FormatError::MalformedMessage(reason) => reason,
+        other => other.to_string(),
+    }
+}
+
+/// A message the decoder refused: over the size cap `ResourceExhausted`, else `InvalidArgument`.
+fn refused(e: FormatError) -> Error {
+    match e {
+        FormatError::DecodedSizeLimit { .. } => {
+            Error::new(ErrorKind::ResourceExhausted, format!("{e}."))
+        }
+        other => bad(reason(other)),
+    }
+}
+
 /// Classify a `Message` flatbuffer.
 pub fn message_kind(header: &[u8]) -> Result<MessageKind> {
-    let msg = root_as_message(header).map_err(bad)?;
-    Ok(match msg.header_type() {
-        MessageHeader::Schema => MessageKind::Schema,
-        MessageHeader::RecordBatch => MessageKind::RecordBatch,
-        MessageHeader::DictionaryBatch => MessageKind::DictionaryBatch,
-        _ => MessageKind::Other,
-    })
+    ipc_message::message_kind(header).map_err(refused)
 }
 
 /// Decode a schema message flatbuffer into its canonical form: the schema as arrow-ipc's
 /// writer re-encodes it (e.g. an explicit empty timezone becomes none), so what the server
 /// stores, serves and compares on resume is one and the same schema.
 pub fn decode_schema(header: &[u8]) -> Result<Schema> {
-    let raw = decode_schema_once(header)?;
-    decode_schema_once(&schema_header(&raw))
-}
-
-fn decode_schema_once(header: &[u8]) -> Result<Schema> {
-    let msg = root_as_message(header).map_err(bad)?;
-    let fb = msg
-        .header_as_schema()
-        .ok_or_else(|| bad("expected a schema message"))?;
-    catch_unwind(AssertUnwindSafe(|| {
-        arrow_ipc::convert::try_fb_to_schema(fb)
-    }))
-    .map_err(|_| bad("schema could not be decoded"))?
-    .map_err(bad)
+    let raw = ipc_message::decode_schema(header).map_err(refused)?;
+    ipc_message::decode_schema(&schema_header(&raw)).map_err(refused)
 }
 
 /// The data_header bytes of the IPC schema message for `schema`.
@@ -128,55 +117,8 @@ pub fn check_schema(schema: &Schema) -> Result<usize> {
 
 /// Decode a record batch message against `schema`, validating everything first.
 pub fn decode_batch(header: &[u8], body: Bytes, schema: &SchemaRef) -> Result<RecordBatch> {
-    let msg = root_as_message(header).map_err(bad)?;
-    let fb = msg
-        .header_as_record_batch()
-        .ok_or_else(|| bad("expected a record batch message"))?;
-    let body_len = body.len() as u64;
-    if msg.bodyLength() < 0 || msg.bodyLength() as u64 > body_len {
-        return Err(bad(format!(
-            "header declares a {} byte body but {body_len} bytes arrived",
-            msg.bodyLength()
-        )));
-    }
-    let buffers = fb
-        .buffers()
-        .ok_or_else(|| bad("record batch without buffer list"))?;
-    let mut declared: u64 = 0;
-    for b in buffers.iter() {
-        let (off, len) = (b.offset(), b.length());
-        let end = off.checked_add(len).filter(|_| off >= 0 && len >= 0);
-        match end {
-            Some(end) if end as u64 <= body_len => {}
-            _ => return Err(bad(format!("buffer [{off}, +{len}) lies outside the body"))),
-        }
-        if fb.compression().is_some() && len >= 8 {
-            let start = off as usize;
-            let raw: [u8; 8] = body
-                .get(start..start + 8)
-                .and_then(|s| s.try_into().ok())
-                .ok_or_else(|| bad("short compressed buffer"))?;
-            let n = i64::from_le_bytes(raw);
-            declared = declared.saturating_add(if n < 0 { len as u64 } else { n as u64 });
-        }
-    }
-    if declared > MAX_DECOMPRESSED_BYTES {
-        return Err(Error::new(
-            crate::error::ErrorKind::ResourceExhausted,
-            format!("a compressed batch declares {declared} decompressed bytes; the limit is {MAX_DECOMPRESSED_BYTES}."),
-        ));
-    }
-    let version = msg.version();
-    let buf = Buffer::from(body);
-    let dicts = HashMap::new();
-    let decoded = catch_unwind(AssertUnwindSafe(|| {
-        arrow_ipc::reader::read_record_batch(&buf, fb, Arc::clone(schema), &dicts, None, &version)
-    }));
-    match decoded {
-        Ok(Ok(batch)) => Ok(batch),
-        Ok(Err(e)) => Err(bad(e)),
-        Err(_) => Err(bad("the batch's buffers do not match the schema")),
-    }
+    let body = Buffer::from(body);
+    ipc_message::decode_batch(header, &body, schema, MAX_DECOMPRESSED_BYTES).map_err(refused)
 }
 
 /// Min and max of the `timestamp_ns` column; `None` for 0 rows. Nulls are refused.
@@ -202,7 +144,7 @@ pub fn encapsulation(header_len: usize) -> Result<([u8; 8], usize)> {
     let padded = header_len.div_ceil(8) * 8;
     let m = u32::try_from(padded).map_err(|_| bad("message header too large"))?;
     let mut prefix = [0u8; 8];
-    prefix[..4].copy_from_slice(&CONTINUATION.to_le_bytes());
+    prefix[..4].copy_from_slice(&CONTINUATION);
     prefix[4..].copy_from_slice(&m.to_le_bytes());
     Ok((prefix, padded - header_len))
 }
@@ -216,21 +158,8 @@ pub fn padding(n: usize) -> &'static [u8] {
 
 /// Split an encapsulated message (a WAL frame payload) into `(header, body)`.
 pub fn split_encapsulated(payload: &[u8]) -> Result<(&[u8], &[u8])> {
-    let corrupt = |w: &str| Error::data_loss(format!("stored IPC message is damaged: {w}."));
-    let marker = payload.get(0..4).ok_or_else(|| corrupt("short prefix"))?;
-    if marker != CONTINUATION.to_le_bytes() {
-        return Err(corrupt("missing continuation marker"));
-    }
-    let m: [u8; 4] = payload
-        .get(4..8)
-        .and_then(|s| s.try_into().ok())
-        .ok_or_else(|| corrupt("short prefix"))?;
-    let m = u32::from_le_bytes(m) as usize;
-    let header = payload
-        .get(8..8 + m)
-        .ok_or_else(|| corrupt("header overruns payload"))?;
-    let body = payload.get(8 + m..).ok_or_else(|| corrupt("no body"))?;
-    Ok((header, body))
+    ipc_message::split_encapsulated(payload)
+        .map_err(|e| Error::data_loss(format!("stored IPC message is damaged: {}.", reason(e))))
 }
 
 /// [`split_encapsulated`] for an owned payload: `(header, body)` share its memory (no copy).
@@ -272,6 +201,8 @@ pub fn decode_stored_schema(payload: &[u8]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow_ipc::root_as_message;
+    use std::sync::Arc;
 
     #[test]
     fn malformed_flatbuffer_errors_are_one_line() {

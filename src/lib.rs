@@ -11,7 +11,8 @@
 //! - [`compactor`]: background sealing of WAL data into chunk files + skip indices.
 //! - [`engine`]: sequences, sessions, topics, uploads, notifications: lifecycle rules.
 //! - [`catalog`]: the fjall catalog; `keys` and `records` specify its byte layouts.
-//! - [`ipc`]: Arrow IPC messages, safe decoding, the WAL payload layout.
+//! - [`ipc`]: Arrow IPC messages: the WAL payload layout, schema rules, error mapping (decoding
+//!   is `tessera_format::ipc_message`).
 //! - [`verify`]: `tessera verify`, the offline check of a data directory.
 //! - [`bench`]: `tessera bench`, ingest benchmarks with same-run transport and disk ceilings.
 //! - [`names`], [`ids`], [`config`], [`error`], [`blocking`]: small shared pieces.

@@ -1,91 +1,41 @@
-//! Pre-decode checks on one record batch block, run after its CRC matched and before arrow-ipc
-//! decodes it. arrow-ipc 60.1.0 trusts the message: it slices buffers without bounds checks
-//! (panics) and sizes zstd output by the declared uncompressed length (an absurd length aborts the
-//! process on allocation, which `catch_unwind` cannot stop). So, per the `chunk.rs` spec, this
-//! checks that the block holds one V5 `RecordBatch` message with the expected row count, that
-//! every buffer lies inside the body, that compression (if any) is zstd, and that the declared
-//! uncompressed lengths sum to at most [`MAX_BLOCK_DECODED_BYTES`].
+//! The chunk-specific checks of one record batch block, run after its CRC matched and before
+//! arrow-ipc decodes it. `ipc_message` does what every IPC message gets (flatbuffer verified,
+//! every buffer inside the body, zstd or no compression, declared uncompressed lengths valid and
+//! capped, here at [`MAX_BLOCK_DECODED_BYTES`]); on top of it, per the `chunk.rs` spec, the block
+//! must hold one V5 `RecordBatch` message with the block table's row count whose declared body
+//! is exactly the rest of the block.
 
-use arrow_ipc::{BodyCompressionMethod, CompressionType, MetadataVersion};
+use arrow_ipc::MetadataVersion;
 
 use crate::chunk::MAX_BLOCK_DECODED_BYTES;
+use crate::ipc_message::{split_encapsulated, BatchMessage};
 
-/// Encapsulated-message continuation marker.
-const CONTINUATION: [u8; 4] = [0xff; 4];
-
-/// Checks `block` (metadata of `meta_len` bytes followed by the body) expecting `rows` rows.
-/// `Err` carries the reason.
-pub(crate) fn check_block(block: &[u8], meta_len: usize, rows: u64) -> Result<(), String> {
+/// Checks `block` (metadata of `meta_len` bytes followed by the body) expecting `rows` rows and
+/// returns its message, to decode with the body `block[meta_len..]`. `Err` carries the reason.
+pub(crate) fn check_block(
+    block: &[u8],
+    meta_len: usize,
+    rows: u64,
+) -> Result<BatchMessage<'_>, String> {
     let (meta, body) = block
         .split_at_checked(meta_len)
         .ok_or("block shorter than its metadata")?;
-    if meta.get(..4) != Some(&CONTINUATION[..]) {
-        return Err("missing continuation marker".into());
-    }
-    let fb_len = meta
-        .get(4..8)
-        .and_then(|b| <[u8; 4]>::try_from(b).ok())
-        .map(i32::from_le_bytes)
-        .and_then(|n| usize::try_from(n).ok())
-        .ok_or("invalid message length")?;
-    let fb = 8usize
-        .checked_add(fb_len)
-        .and_then(|end| meta.get(8..end))
-        .ok_or("message longer than the block metadata")?;
-    let message = arrow_ipc::root_as_message(fb).map_err(|e| format!("message flatbuffer: {e}"))?;
+    let (fb, _padding) = split_encapsulated(meta).map_err(|e| e.to_string())?;
+    let message =
+        BatchMessage::parse(fb, body, MAX_BLOCK_DECODED_BYTES).map_err(|e| e.to_string())?;
     if message.version() != MetadataVersion::V5 {
         return Err(format!("message version {:?}", message.version()));
     }
-    if u64::try_from(message.bodyLength()).ok() != Some(body.len() as u64) {
+    if u64::try_from(message.body_length()).ok() != Some(body.len() as u64) {
         return Err("message body length differs from the block's".into());
     }
-    let batch = message
-        .header_as_record_batch()
-        .ok_or("message is not a record batch")?;
-    if u64::try_from(batch.length()).ok() != Some(rows) {
+    if u64::try_from(message.rows()).ok() != Some(rows) {
         return Err(format!(
             "message has {} rows, block table says {rows}",
-            batch.length()
+            message.rows()
         ));
     }
-    let compressed = match batch.compression() {
-        None => false,
-        Some(c)
-            if c.codec() == CompressionType::ZSTD
-                && c.method() == BodyCompressionMethod::BUFFER =>
-        {
-            true
-        }
-        Some(c) => return Err(format!("unsupported compression {:?}", c.codec())),
-    };
-    let mut declared_total: u64 = 0;
-    for (i, buf) in batch.buffers().into_iter().flatten().enumerate() {
-        let range = usize::try_from(buf.offset())
-            .ok()
-            .zip(usize::try_from(buf.length()).ok())
-            .and_then(|(off, len)| Some(off..off.checked_add(len)?));
-        let data = range
-            .and_then(|r| body.get(r))
-            .ok_or_else(|| format!("buffer {i} lies outside the body"))?;
-        if !compressed || data.is_empty() {
-            continue;
-        }
-        let prefix = data
-            .get(..8)
-            .and_then(|b| <[u8; 8]>::try_from(b).ok())
-            .ok_or_else(|| format!("compressed buffer {i} has no length prefix"))?;
-        match i64::from_le_bytes(prefix) {
-            -1 | 0 => {}
-            n if n > 0 => declared_total = declared_total.saturating_add(n as u64),
-            n => return Err(format!("buffer {i} declares length {n}")),
-        }
-    }
-    if declared_total > MAX_BLOCK_DECODED_BYTES {
-        return Err(format!(
-            "buffers declare {declared_total} uncompressed bytes, limit {MAX_BLOCK_DECODED_BYTES}"
-        ));
-    }
-    Ok(())
+    Ok(message)
 }
 
 #[cfg(test)]
@@ -93,6 +43,7 @@ mod tests {
     use super::*;
     use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
     use arrow_ipc::writer::{FileWriter, IpcWriteOptions};
+    use arrow_ipc::CompressionType;
     use arrow_schema::{DataType, Field, Schema};
     use std::sync::Arc;
 

@@ -17,7 +17,7 @@ use arrow_schema::{Schema, SchemaRef};
 use crate::block_table::{validate_blocks, BlockInfo, DATA_START};
 use crate::chunk::{decode_blocks, hex_decode, CHUNK_VERSION, KEY_BLOCKS, KEY_STATS, KEY_VERSION};
 use crate::error::FormatError;
-use crate::schema_message::decode_schema_message;
+use crate::ipc_message::{decode_schema, split_encapsulated};
 use crate::stats::ChunkStats;
 use crate::stats_compute::timestamp_index;
 
@@ -131,7 +131,10 @@ pub(crate) fn read_footer(path: &Path, file: &File, file_len: u64) -> Result<Foo
         return Err(corrupt("schema message region too large".into()));
     }
     let leading = read_at(file, path, HEADER_LEN, schema_len)?;
-    if decode_schema_message(&leading).map_err(corrupt)? != *schema {
+    let leading = split_encapsulated(&leading)
+        .and_then(|(fb, _)| decode_schema(fb))
+        .map_err(|e| corrupt(format!("leading schema: {e}")))?;
+    if leading != *schema {
         return Err(corrupt(
             "footer schema differs from the leading schema message".into(),
         ));

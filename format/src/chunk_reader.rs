@@ -2,19 +2,17 @@
 //!
 //! `open` validates the trailer, footer, block table and stats (`chunk_footer.rs`); each
 //! `read_batch` then reads exactly one block with a positioned read into a 64-byte-aligned buffer
-//! (so arrow decodes it zero-copy), verifies its CRC, runs `block_guard`, decodes under
-//! `catch_unwind` and checks the rows and timestamps against the block table. The byte layout is
+//! (so arrow decodes it zero-copy), verifies its CRC, runs `block_guard` (which parses it with
+//! `ipc_message`), decodes it with `ipc_message` (under `catch_unwind`) and checks the rows and
+//! timestamps against the block table. The byte layout is
 //! specified in `chunk.rs`.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use arrow_array::{Array, Int64Array, RecordBatch};
 use arrow_buffer::{Buffer, MutableBuffer};
-use arrow_ipc::reader::FileDecoder;
-use arrow_ipc::MetadataVersion;
 use arrow_schema::SchemaRef;
 
 use crate::block_guard::check_block;
@@ -24,7 +22,6 @@ use crate::chunk_footer::read_footer;
 use crate::error::FormatError;
 use crate::stats::ChunkStats;
 use crate::stats_compute::{timestamp_index, StatsAccumulator};
-use crate::window::Window;
 
 /// An open, validated chunk file. Cheap to share: reads take `&self` and use positioned I/O.
 #[derive(Debug)]
@@ -34,7 +31,6 @@ pub struct ChunkReader {
     schema: SchemaRef,
     stats: ChunkStats,
     blocks: Vec<BlockInfo>,
-    decoder: FileDecoder,
     ts_index: usize,
 }
 
@@ -51,7 +47,6 @@ impl ChunkReader {
         Ok(Self {
             path: path.to_path_buf(),
             file,
-            decoder: FileDecoder::new(footer.schema.clone(), MetadataVersion::V5),
             schema: footer.schema,
             stats: footer.stats,
             blocks: footer.blocks,
@@ -110,17 +105,6 @@ impl ChunkReader {
         Ok(batch)
     }
 
-    /// Batches restricted to `timestamp_ns` in `[start, end)` (either bound optional), in time
-    /// order. Batches wholly outside are skipped without being read, partial ones are sliced, and
-    /// no empty batch is ever yielded. Iteration stops after the first error.
-    pub fn window(
-        &self,
-        start: Option<i64>,
-        end: Option<i64>,
-    ) -> impl Iterator<Item = Result<RecordBatch, FormatError>> + '_ {
-        Window::new(self, start, end)
-    }
-
     /// Reads every block (CRC + decode + row/time checks) and recomputes the stats, which must be
     /// bit-identical to the stored ones.
     pub fn verify(&self) -> Result<(), FormatError> {
@@ -164,23 +148,12 @@ impl ChunkReader {
         bytes: &Buffer,
     ) -> Result<RecordBatch, FormatError> {
         let meta_len = usize::try_from(block.meta_len).unwrap_or(usize::MAX);
-        let ipc_block = arrow_ipc::Block::new(
-            i64::try_from(block.offset).unwrap_or(i64::MAX),
-            i32::try_from(block.meta_len).unwrap_or(i32::MAX),
-            i64::try_from(block.body_len).unwrap_or(i64::MAX),
-        );
-        let decoded = catch_unwind(AssertUnwindSafe(|| {
-            check_block(bytes.as_slice(), meta_len, block.meta.rows)?;
-            self.decoder
-                .read_record_batch(&ipc_block, bytes)
-                .map_err(|e| format!("decode failed: {e}"))?
-                .ok_or_else(|| "block holds no record batch".to_owned())
-        }));
-        match decoded {
-            Ok(Ok(batch)) => Ok(batch),
-            Ok(Err(reason)) => Err(block_error(&self.path, i, reason)),
-            Err(_) => Err(block_error(&self.path, i, "decoder panicked")),
-        }
+        let message = check_block(bytes.as_slice(), meta_len, block.meta.rows)
+            .map_err(|reason| block_error(&self.path, i, reason))?;
+        // `check_block` found `meta_len <= bytes.len()`.
+        message
+            .decode(&bytes.slice(meta_len), &self.schema)
+            .map_err(|e| block_error(&self.path, i, e))
     }
 
     /// The decoded batch must match the block table: row count, first/last timestamp, sorted.

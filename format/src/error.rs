@@ -25,6 +25,22 @@ pub enum FormatError {
     #[error("arrow error: {0}")]
     Arrow(#[from] ArrowError),
 
+    /// An Arrow IPC message is malformed (framing, flatbuffer, buffer layout, compression) or
+    /// arrow could not decode it. `reason` is one line. Reading a chunk reports this as
+    /// [`FormatError::Corrupt`] naming the file and block.
+    #[error("malformed Arrow IPC message: {0}")]
+    MalformedMessage(String),
+
+    /// A compressed record batch message declares more decompressed bytes than the caller
+    /// allows; refused before anything is decompressed.
+    #[error("a compressed batch declares {declared} decompressed bytes; the limit is {limit}")]
+    DecodedSizeLimit {
+        /// The sum of the declared uncompressed buffer lengths.
+        declared: u64,
+        /// The caller's cap.
+        limit: u64,
+    },
+
     /// The file claims to be a Tessera chunk but its bytes are damaged or inconsistent.
     /// `reason` names the offending region (e.g. `block 3: crc32 mismatch ...`).
     #[error("corrupt chunk {}: {reason}", path.display())]

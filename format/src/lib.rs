@@ -18,8 +18,8 @@
 //! | `chunk_reader`   | [`ChunkReader`]: CRC-verified, panic-isolated batch reads, `verify`    |
 //! | `chunk_footer`   | open-time trailer and footer validation                                |
 //! | `block_table`    | the trusted block list (footer blocks × our block table × stats)       |
-//! | `schema_message` | the leading schema copy the footer schema must equal                   |
-//! | `block_guard`    | pre-decode checks of one block (buffer bounds, declared sizes)         |
+//! | `block_guard`    | chunk-specific pre-decode checks of one block (version, rows, length)  |
+//! | [`ipc_message`]  | THE Arrow IPC message decoder: verification, bounds, caps, isolation   |
 //! | `window`         | the `[start, end)` batch window iterator                               |
 //! | `stats`          | [`ChunkStats`], [`ColumnStats`], [`StatValue`], [`GeoBounds`], merge   |
 //! | `stats_compute`  | computation rules, [`ChunkStats::compute`]                             |
@@ -46,11 +46,11 @@ mod chunk_reader;
 mod chunk_writer;
 mod compare;
 mod error;
+pub mod ipc_message;
 mod options;
 pub mod prune;
 mod rowsize;
 mod sample;
-mod schema_message;
 mod sort;
 mod stats;
 mod stats_codec;

@@ -1,4 +1,6 @@
-//! The `[start, end)` time window over a chunk's batches ([`crate::ChunkReader::window`]).
+//! The `[start, end)` time window over a chunk's batches: [`ChunkReader::window`], defined here
+//! on top of the reader's block access (`batch_time_range`, `read_batch`, `ts_index`), so the
+//! reader does not depend on this module.
 //!
 //! Blocks are sorted by time across the file, so the footer's per-block `first_ts`/`last_ts`
 //! decide without reading: a block with `last_ts < start` is skipped, and the first block with
@@ -10,8 +12,21 @@ use arrow_array::{Int64Array, RecordBatch};
 use crate::chunk_reader::ChunkReader;
 use crate::error::FormatError;
 
+impl ChunkReader {
+    /// Batches restricted to `timestamp_ns` in `[start, end)` (either bound optional), in time
+    /// order. Batches wholly outside are skipped without being read, partial ones are sliced, and
+    /// no empty batch is ever yielded. Iteration stops after the first error.
+    pub fn window(
+        &self,
+        start: Option<i64>,
+        end: Option<i64>,
+    ) -> impl Iterator<Item = Result<RecordBatch, FormatError>> + '_ {
+        Window::new(self, start, end)
+    }
+}
+
 /// Iterator state of a window.
-pub(crate) struct Window<'a> {
+struct Window<'a> {
     reader: &'a ChunkReader,
     next: usize,
     start: Option<i64>,
@@ -20,7 +35,7 @@ pub(crate) struct Window<'a> {
 }
 
 impl<'a> Window<'a> {
-    pub(crate) fn new(reader: &'a ChunkReader, start: Option<i64>, end: Option<i64>) -> Self {
+    fn new(reader: &'a ChunkReader, start: Option<i64>, end: Option<i64>) -> Self {
         let empty = matches!((start, end), (Some(s), Some(e)) if s >= e);
         Self {
             reader,

@@ -21,42 +21,13 @@
 //!   the pages the kernel dropped. Once the gate is marked, every later sync fails and the log
 //!   counts as poisoned, so nothing written before the failure is ever counted durable.
 
-use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::error::WalError;
 use crate::storage::SyncHandle;
+use crate::sync_gate::SyncGate;
 use crate::writer::Wal;
-
-/// Serializes the syncs of one log and remembers a failed one.
-#[derive(Debug, Default)]
-pub(crate) struct SyncGate {
-    lock: Mutex<()>,
-    failed: AtomicBool,
-}
-
-impl SyncGate {
-    /// Runs `sync` alone; after any failure (this one or an earlier one) returns an error.
-    pub(crate) fn sync(&self, sync: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
-        // A poisoned mutex only means a sync panicked; `failed` still tells the truth.
-        let _alone = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        if self.failed() {
-            return Err(io::Error::other("an earlier fdatasync of this log failed"));
-        }
-        let result = sync();
-        if result.is_err() {
-            self.failed.store(true, Ordering::Release);
-        }
-        result
-    }
-
-    /// Whether a sync through this gate ever failed.
-    pub(crate) fn failed(&self) -> bool {
-        self.failed.load(Ordering::Acquire)
-    }
-}
 
 /// A sync begun by [`Wal::begin_sync`], to [`PendingSync::run`] without holding the log.
 #[derive(Debug)]

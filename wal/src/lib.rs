@@ -27,7 +27,7 @@
 //! * `recovery` — [`RecoveryReport`]; repair of the torn tail at open.
 //! * `writer` — [`Wal`]: append, sync, rotation, poisoning.
 //! * `group` — group commit: [`Wal::begin_sync`], [`PendingSync::run`] outside the caller's
-//!   lock, [`Wal::end_sync`]; the sync gate that serializes every sync of a log.
+//!   lock, [`Wal::end_sync`]. `sync_gate` — the gate that serializes every sync of a log.
 //! * `lifecycle` — open, [`WalReader`] snapshots, reclaim, destroy.
 //! * `reader` — [`WalReader`], [`Frame`].
 //! * `verify` — [`verify_dir`] for offline checks.
@@ -55,6 +55,7 @@ mod scan;
 mod segment;
 mod sim;
 mod storage;
+mod sync_gate;
 #[cfg(test)]
 mod testutil;
 mod verify;

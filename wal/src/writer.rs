@@ -13,17 +13,18 @@
 //!    append/sync fails with [`WalError::Poisoned`] until the log is reopened.
 //!
 //! A sync can also run outside the caller's lock while appends go on (group commit, see
-//! `group`); every sync of a log passes through its `SyncGate`, one at a time.
+//! `group`); every sync of a log passes through its `SyncGate` (`sync_gate`), one at a
+//! time.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::error::WalError;
 use crate::frame::{encode_header, frame_len, padding_len, FrameKind};
-use crate::group::SyncGate;
 use crate::options::{Durability, WalOptions};
 use crate::segment::{create_segment, SEGMENT_HEADER_LEN};
 use crate::storage::{write_all_at, Storage, StorageFile};
+use crate::sync_gate::SyncGate;
 
 /// A segment of the log as the writer tracks it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -15,9 +15,11 @@
 //! use small segment sizes with it.
 
 mod crash;
+mod fault;
 mod namespace;
 mod rng;
 mod state;
+mod stats;
 
 use std::fmt;
 use std::io::{self, IoSlice};
@@ -25,42 +27,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use crash::CrashMode;
+pub use fault::SimFault;
 use state::State;
+pub use stats::SimStats;
 
 use crate::storage::{FileBytes, Storage, StorageFile, SyncHandle};
-
-/// An injected I/O failure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SimFault {
-    /// The disk is full (`ENOSPC`, [`io::ErrorKind::StorageFull`]).
-    NoSpace,
-    /// A device error (`EIO`).
-    Eio,
-}
-
-impl SimFault {
-    fn to_io(self) -> io::Error {
-        match self {
-            SimFault::NoSpace => io::Error::new(io::ErrorKind::StorageFull, "injected ENOSPC"),
-            SimFault::Eio => io::Error::other("injected EIO"),
-        }
-    }
-}
-
-/// Counters of the calls a [`SimStorage`] has served (successful ones unless noted).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SimStats {
-    /// Write calls, including failed and short ones.
-    pub writes: u64,
-    /// Successful `sync_data` calls.
-    pub file_syncs: u64,
-    /// Successful `sync_dir` calls.
-    pub dir_syncs: u64,
-    /// Writes refused by an injected fault.
-    pub failed_writes: u64,
-    /// Syncs refused by an injected fault.
-    pub failed_syncs: u64,
-}
 
 /// An in-memory file system with explicit durability and fault injection. Cloning gives another
 /// handle to the same file system.

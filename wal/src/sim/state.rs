@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use std::io::{self, IoSlice};
 use std::path::{Path, PathBuf};
 
+use super::fault::SimFault;
 use super::namespace::{Namespace, NsOp};
 use super::rng::SplitMix64;
-use super::{SimFault, SimStats};
+use super::stats::SimStats;
 use crate::storage::parent_dir;
 
 /// One file's bytes.
