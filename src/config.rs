@@ -10,6 +10,9 @@ pub const DEFAULT_DATA_DIR: &str = "./tessera-data";
 /// Default [`Config::seal_lag_bytes`], in MiB.
 pub const DEFAULT_SEAL_LAG_MIB: u64 = 2048;
 
+/// Default [`Config::max_sync_delay`], in milliseconds.
+pub const DEFAULT_MAX_SYNC_DELAY_MS: u64 = 200;
+
 /// When a DoPut's batches become durable (fsynced) relative to the acknowledgement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncMode {
@@ -46,6 +49,11 @@ pub struct Config {
     /// While a stream runs without durable acks, fsync once this many bytes are unsynced, in
     /// bytes; bounds the OS dirty-page backlog per topic. Default 64 MiB.
     pub sync_every_bytes: u64,
+    /// Bounded time to durability: a batch appended to a running stream is fsynced within this
+    /// long (plus the fsync itself), whatever the stream asks and even if it sends nothing
+    /// more. A power cut loses at most this much of an ack-less stream and nothing
+    /// acknowledged. `0` fsyncs every batch. Default 200 ms.
+    pub max_sync_delay: std::time::Duration,
     /// WAL segment size in bytes. Default 256 MiB.
     pub wal_segment_bytes: u64,
     /// Arrow body bytes of WAL data sealed into one chunk file. Default 128 MiB.
@@ -87,6 +95,7 @@ impl Default for Config {
             target_encode_message_size: 8 << 20,
             sync: SyncMode::Always,
             sync_every_bytes: 64 << 20,
+            max_sync_delay: std::time::Duration::from_millis(DEFAULT_MAX_SYNC_DELAY_MS),
             wal_segment_bytes: 256 << 20,
             chunk_size_bytes: 128 << 20,
             chunk_compression: tessera_format::Compression::Zstd { level: 1 },
@@ -100,6 +109,17 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The longest a running stream's appended batch waits for its fsync to begin: the
+    /// `max_sync_delay`, or the sync interval if that is shorter.
+    pub fn sync_deadline(&self) -> std::time::Duration {
+        match self.sync {
+            SyncMode::Always => self.max_sync_delay,
+            SyncMode::Interval { interval_ms } => self
+                .max_sync_delay
+                .min(std::time::Duration::from_millis(interval_ms)),
+        }
+    }
+
     /// A default configuration storing data under `data_dir`.
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         Config {

@@ -39,11 +39,10 @@ impl Engine {
         let topics_dir = config.data_dir.join("topics");
         fsutil::create_dir_all(&topics_dir)?;
         let catalog_dir = config.data_dir.join("catalog");
-        let catalog_is_new = !catalog_dir.exists();
         let catalog = Arc::new(Catalog::open(&catalog_dir)?);
-        if catalog_is_new {
-            fsutil::sync_parent(&catalog_dir)?;
-        }
+        // fjall creates its directories (keyspaces, tables) without syncing their entries;
+        // make them durable once they exist (a dozen directories, at every open).
+        fsutil::sync_tree(&catalog_dir)?;
         let wal_options = tessera_wal::WalOptions {
             segment_size_bytes: config.wal_segment_bytes,
             ..Default::default()

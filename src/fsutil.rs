@@ -37,6 +37,23 @@ pub fn create_dir_all(dir: &Path) -> io::Result<()> {
     sync_parent(dir)
 }
 
+/// fsync every directory of the tree under `root` (and `root`'s parent): for a tree another
+/// library created without syncing its directory entries (the catalog's first open).
+pub fn sync_tree(root: &Path) -> io::Result<()> {
+    sync_parent(root)?;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                stack.push(entry.path());
+            }
+        }
+        sync_dir(&dir)?;
+    }
+    Ok(())
+}
+
 /// Rename `from` to `to` (same directory or not) and fsync the directories involved.
 pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
     std::fs::rename(from, to)?;

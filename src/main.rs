@@ -48,6 +48,10 @@ struct ServeArgs {
     /// running stream at most every <ms> milliseconds (always before the final OK).
     #[arg(long, env = "TESSERA_SYNC", default_value = "always", value_parser = parse_sync)]
     sync: SyncMode,
+    /// Bounded time to durability: a batch of a running stream is fsynced at most this many
+    /// milliseconds after it arrived, acks asked or not (0: every batch).
+    #[arg(long, env = "TESSERA_MAX_SYNC_DELAY_MS", default_value_t = tessera::config::DEFAULT_MAX_SYNC_DELAY_MS)]
+    max_sync_delay_ms: u64,
     /// Largest accepted gRPC message in MiB (reported to clients by `info`).
     #[arg(long, env = "TESSERA_MAX_MESSAGE_MIB", default_value_t = 64)]
     max_message_mib: usize,
@@ -112,6 +116,7 @@ fn main() -> ExitCode {
         data_dir: args.data_dir,
         listen: args.listen,
         sync: args.sync,
+        max_sync_delay: std::time::Duration::from_millis(args.max_sync_delay_ms),
         max_decode_message_size: args.max_message_mib << 20,
         max_encode_message_size: args.max_message_mib << 20,
         chunk_size_bytes: args.chunk_size_mib << 20,

@@ -9,6 +9,12 @@
 //! Pipeline: write N -> (sync N || write N+1) -> (sync N+1 || write N+2) ... A write whose fsync
 //! is due waits for the running sync before the next write starts, so at most one appended
 //! batch is ever waiting beyond the sync in flight.
+//!
+//! Sync timer (bounded time to durability): a sync is also due once the oldest batch no sync
+//! covers was appended `Config::sync_deadline` ago (`--max-sync-delay-ms`, default 200 ms),
+//! whether or not the stream asks for acks or sends anything more; the timer fires while the
+//! pump waits for the next message. So a batch is fsynced at most that long (plus a running
+//! sync and its own) after it was appended.
 
 use super::commit::Synced;
 use super::durable::Durable;
@@ -114,6 +120,11 @@ struct Pipeline {
     /// The next message, received while the writer was busy.
     held: Option<FlightData>,
     acks: bool,
+    /// The sync timer: when the oldest batch no sync covers must have its sync begun
+    /// (`max_sync_delay` after it was appended); as of the writer's last idle moment.
+    sync_deadline: Option<tokio::time::Instant>,
+    /// `Config::sync_deadline`.
+    max_delay: std::time::Duration,
 }
 
 impl Pipeline {
@@ -126,6 +137,11 @@ impl Pipeline {
         for done in self.synced.drain(..) {
             w.synced(done);
         }
+        if w.unsynced_since()
+            .is_some_and(|t| t.elapsed() >= self.max_delay)
+        {
+            self.sync_due = true;
+        }
         if self.sync_due && self.sync.is_none() {
             self.sync_due = false;
             match w.begin_sync()? {
@@ -136,6 +152,10 @@ impl Pipeline {
                 None => {}
             }
         }
+        self.sync_deadline = self.idle.as_ref().and_then(|w| {
+            let since = w.unsynced_since()?;
+            Some(tokio::time::Instant::from_std(since + self.max_delay))
+        });
         if self.job.is_none() && !self.sync_due && self.held.is_some() {
             if let (Some(msg), Some(w)) = (self.held.take(), self.idle.take()) {
                 self.job = Some(spawn_write(w, msg.data_header, msg.data_body));
@@ -185,7 +205,10 @@ async fn pump(
     tx: mpsc::Sender<Result<PutResult, Status>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let max_delay = writer.sync_deadline();
     let mut p = Pipeline {
+        sync_deadline: None,
+        max_delay,
         acks: writer.acks(),
         idle: Some(writer),
         job: None,
@@ -208,6 +231,7 @@ async fn pump(
             done = wait_job(&mut p.job), if p.job.is_some() => Event::Done(Box::new(done)),
             done = wait_sync(&mut p.sync), if p.sync.is_some() => Event::Synced(done),
             m = input.message(), if !eof && p.held.is_none() => Event::Message(m),
+            _ = sleep_until(p.sync_deadline), if p.sync_deadline.is_some() && !p.sync_due => Event::SyncTimer,
             _ = shutdown.wait_for(|s| *s) => Event::Shutdown,
         };
         match event {
@@ -227,6 +251,7 @@ async fn pump(
                     Err(e) => break Err(e),
                 }
             }
+            Event::SyncTimer => p.sync_due = true,
             Event::Message(Ok(Some(m))) => p.held = Some(m),
             Event::Message(Ok(None)) => eof = true,
             Event::Message(Err(s)) => break Err(stream_error(&s)),
@@ -284,7 +309,17 @@ enum Event {
     Done(Box<JobOutcome>),
     Synced(Result<Synced>),
     Message(std::result::Result<Option<FlightData>, Status>),
+    /// The oldest unsynced batch reached `max_sync_delay`.
+    SyncTimer,
     Shutdown,
+}
+
+/// Sleep until `deadline` (only called when there is one).
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Await the running write job (only called when there is one).

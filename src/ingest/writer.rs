@@ -38,6 +38,8 @@ pub struct TopicWriter {
     /// The topic's unsealed durable bytes, as of this stream's last sync.
     unsealed: u64,
     last_sync: Instant,
+    /// See [`TopicWriter::unsynced_since`].
+    unsynced_since: Option<Instant>,
     /// Appended in this stream (not yet necessarily durable).
     appended: Durable,
     /// Durable in this stream.
@@ -69,6 +71,7 @@ impl TopicWriter {
             unsynced_bytes: 0,
             unsealed: 0,
             last_sync: Instant::now(),
+            unsynced_since: None,
             appended: Durable::default(),
             durable: Durable::default(),
         })
@@ -168,6 +171,7 @@ impl TopicWriter {
             )?;
             self.stats.add(rows, body_len, range);
             self.unsynced_bytes += body_len;
+            self.unsynced_since.get_or_insert_with(Instant::now);
         }
         self.appended.batches += 1;
         self.appended.rows += rows;
@@ -177,7 +181,10 @@ impl TopicWriter {
             SyncMode::Interval { interval_ms } => {
                 self.last_sync.elapsed().as_millis() >= u128::from(interval_ms)
             }
-        } || self.unsynced_bytes >= cfg.sync_every_bytes;
+        } || self.unsynced_bytes >= cfg.sync_every_bytes
+            || self
+                .unsynced_since
+                .is_some_and(|t| t.elapsed() >= cfg.sync_deadline());
         self.hold_back()?;
         Ok(due)
     }
@@ -187,6 +194,7 @@ impl TopicWriter {
     /// beyond [`TopicWriter::durable`]).
     pub fn begin_sync(&mut self) -> Result<Option<SyncTicket>> {
         let pending = lock(&self.guard.wal)?.begin_sync()?;
+        self.unsynced_since = None;
         let bytes = std::mem::take(&mut self.unsynced_bytes);
         let Some(pending) = pending else {
             self.synced(Synced {
@@ -212,6 +220,17 @@ impl TopicWriter {
         if done.bytes > 0 {
             self.account_durable(done.bytes);
         }
+    }
+
+    /// When the oldest appended batch no sync covers yet was appended (`None`: all covered by
+    /// a finished or running sync). The upload's sync timer fires `sync_deadline` after it.
+    pub fn unsynced_since(&self) -> Option<Instant> {
+        self.unsynced_since
+    }
+
+    /// See `Config::sync_deadline`.
+    pub fn sync_deadline(&self) -> std::time::Duration {
+        self.engine.config().sync_deadline()
     }
 
     /// Whether the client asked for per-batch durable acks.
@@ -253,6 +272,7 @@ impl TopicWriter {
     /// fsync everything appended so far, inline (under the WAL lock).
     pub fn sync(&mut self) -> Result<Durable> {
         lock(&self.guard.wal)?.sync()?;
+        self.unsynced_since = None;
         let bytes = std::mem::take(&mut self.unsynced_bytes);
         self.synced(Synced {
             covers: self.appended,

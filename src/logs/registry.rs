@@ -69,6 +69,9 @@ impl TopicLogs {
             return Ok(Arc::clone(w));
         }
         let dir = self.topic_dir(topic_id).join("wal");
+        // The topic directory's entry in `topics/` must be durable too: the WAL crate syncs
+        // only the directory it creates and its immediate parent.
+        crate::fsutil::create_dir_all(&dir)?;
         let (wal, report) = Wal::open(&dir, self.options)?;
         if let Some(t) = &report.truncated {
             tracing::warn!(topic = %topic_id, segment = %t.segment.display(), offset = t.offset,
