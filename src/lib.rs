@@ -13,7 +13,6 @@
 //! - [`catalog`]: the fjall catalog; `keys` and `records` specify its byte layouts.
 //! - [`ipc`]: Arrow IPC messages, safe decoding, the WAL payload layout.
 //! - [`verify`]: `tessera verify`, the offline check of a data directory.
-//! - [`bench`]: `tessera bench`, ingest benchmarks with same-run transport and disk ceilings.
 //! - [`names`], [`ids`], [`config`], [`error`], [`blocking`]: small shared pieces.
 //! - Crates below: `tessera_wal` (write-ahead log), `tessera_format` (chunk files, stats).
 
@@ -24,7 +23,6 @@
     clippy::panic
 )]
 
-pub mod bench;
 pub mod blocking;
 pub mod catalog;
 pub mod compactor;
