@@ -30,6 +30,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod flight;
+#[cfg(feature = "fuzz-harness")]
 #[doc(hidden)]
 pub mod harness;
 pub mod ids;
