@@ -1,4 +1,4 @@
-//! The Flight driver of `tessera bench`: the seed protocol (`sequence_create` -> `topic_create`
+//! The Flight driver of `tessera-bench`: the seed protocol (`sequence_create` -> `topic_create`
 //! -> DoPut -> `sequence_finalize`, protocol.md §3.2-3.5, §4, §10.2) with per-batch durable
 //! acknowledgements (`"ack": "durable"` in the DoPut descriptor).
 //!

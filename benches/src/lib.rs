@@ -625,7 +625,11 @@ pub async fn run(mut args: BenchArgs) -> Result<Report> {
     }
     if args.server.is_none() && args.server_exe.is_none() {
         // Before any work: a missing server executable fails at once, saying how to build it.
-        args.server_exe = Some(spawn::default_server_exe()?);
+        let exe = spawn::default_server_exe()?;
+        if !args.quiet {
+            eprintln!("tessera-bench: server executable {}", exe.display());
+        }
+        args.server_exe = Some(exe);
     }
     let tmp;
     let root = match (&args.data_dir, args.server) {
