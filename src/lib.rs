@@ -1,22 +1,21 @@
 //! Tessera: a crash-safe recorder and Arrow Flight server for robotics sensor data, speaking
 //! the Mosaico protocol (see `../shared/protocol.md` and ARCHITECTURE.md).
 //!
-//! # Module tour (arrows point down)
-//! - [`server`]: [`run`] wires a listener, the engine and the Flight service; graceful shutdown.
-//! - [`flight`]: the gRPC surface. `service` (FlightService), `actions` (DoAction JSON),
-//!   `descriptor` (descriptor and ticket encodings).
-//! - [`ingest`]: one DoPut into one topic's WAL; validation, fsync policy, durable acks.
-//! - [`read`]: FlightInfo, GetSchema, DoGet (sorted, windowed), ListFlights.
-//! - [`query`]: content queries: catalog filters, skip-index pruning, exact evaluation, clusters.
-//! - [`compactor`]: background sealing of WAL data into chunk files + skip indices.
-//! - [`engine`]: sequences, sessions, topics, uploads, notifications: lifecycle rules.
-//! - [`catalog`]: the fjall catalog; `keys` and `records` specify its byte layouts.
-//! - [`ipc`]: Arrow IPC messages: the WAL payload layout, schema rules, error mapping (decoding
-//!   is `tessera_format::ipc_message`).
-//! - [`verify`]: `tessera verify`, the offline check of a data directory.
-//! - [`bench`]: `tessera bench`, ingest benchmarks with same-run transport and disk ceilings.
-//! - [`names`], [`ids`], [`config`], [`error`], [`blocking`]: small shared pieces.
-//! - Crates below: `tessera_wal` (write-ahead log), `tessera_format` (chunk files, stats).
+//! # Module tour (layers; a file names only its own layer or lower ones, and no file cycle:
+//! `tests/architecture_layers.rs` checks both)
+//! - 4 the door: [`server`] ([`run`]: listener, engine, Flight service, graceful stop) and
+//!   [`flight`] (FlightService, DoAction JSON, limits); `harness` (fuzz-harness feature only).
+//! - 3 requests: [`ingest`] (one DoPut into one topic's WAL: validation, group commit, the sync
+//!   timer, durable acks), [`read`] (FlightInfo, GetSchema, DoGet), [`query`], [`verify`].
+//! - 2 services: [`engine`] (wires the others), [`lifecycle`] (sequence/session/topic/upload
+//!   rules), [`logs`] (WAL registry + seal gates), [`uploads`] (upload slots, activity),
+//!   [`compactor`] (seal queue, seal steps, startup recovery).
+//! - 1 storage: [`catalog`] (fjall; `keys`/`records`/`chunks` specify its layouts), [`ipc`]
+//!   (WAL payload layout, schema rules; decoding is `tessera_format::ipc_message`), and the
+//!   crates `tessera_wal` and `tessera_format`.
+//! - 0 ground: [`error`] (the one error table), [`config`], [`descriptor`] (descriptor and
+//!   ticket encodings), [`fsutil`] (durable create/rename/remove), [`locks`], [`names`],
+//!   [`ids`], [`blocking`].
 
 #![deny(
     clippy::unwrap_used,
@@ -25,7 +24,6 @@
     clippy::panic
 )]
 
-pub mod bench;
 pub mod blocking;
 pub mod catalog;
 pub mod compactor;
@@ -35,6 +33,7 @@ pub mod engine;
 pub mod error;
 pub mod flight;
 pub mod fsutil;
+#[cfg(feature = "fuzz-harness")]
 #[doc(hidden)]
 pub mod harness;
 pub mod ids;

@@ -31,9 +31,6 @@ enum Command {
         #[arg(long, env = "TESSERA_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
-    /// Benchmark ingest over Flight (4K video, IMU rows, parallel topics) next to the transport
-    /// and disk ceilings measured in the same run. See BENCHMARKS.md.
-    Bench(Box<tessera::bench::BenchArgs>),
 }
 
 #[derive(Args, Clone)]
@@ -109,7 +106,6 @@ fn main() -> ExitCode {
     let args = match cli.command {
         Some(Command::Serve(a)) => a,
         Some(Command::Verify { data_dir }) => return verify(&data_dir),
-        Some(Command::Bench(args)) => return bench(*args),
         None => cli.serve,
     };
     let config = Config {
@@ -173,29 +169,6 @@ fn verify(dir: &std::path::Path) -> ExitCode {
                 e.message
             );
             ExitCode::from(2)
-        }
-    }
-}
-
-fn bench(args: tessera::bench::BenchArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("tessera bench: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(tessera::bench::run(args)) {
-        Ok(report) => {
-            print!("{}", report.render());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("tessera bench: {e:#}");
-            ExitCode::FAILURE
         }
     }
 }

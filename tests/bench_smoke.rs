@@ -1,11 +1,13 @@
-//! `tessera bench` with tiny sizes: against a spawned `tessera serve` (with both ceilings,
-//! hence the no-op server too) and against an in-process server given by `--server`. Checks
-//! that the report is well-formed and consistent; never timing thresholds.
+//! `tessera-bench` with tiny sizes, through its library entry point (`tessera_bench::run`, a
+//! dev-dependency; this package builds the `tessera` executable it spawns): against a spawned
+//! `tessera serve` (with both ceilings, hence the no-op server too) and against an in-process
+//! server given by `--server`. Checks that the report is well-formed and consistent; never
+//! timing thresholds.
 
 mod common;
 
 use std::path::Path;
-use tessera::bench::{self, BenchArgs, ParallelKind, Workload};
+use tessera_bench::{self as bench, BenchArgs, ParallelKind, Workload};
 
 fn tiny(dir: &Path) -> BenchArgs {
     BenchArgs {

@@ -1,6 +1,8 @@
 //! Replays every committed fuzz corpus (`fuzz/corpus/<target>/*`) through the matching
 //! `tessera::harness` function, so CI catches regressions of fuzz findings on stable without
-//! cargo-fuzz. Fails naming every file whose input violates an invariant.
+//! cargo-fuzz. Fails naming every file whose input violates an invariant. `tessera::harness`
+//! needs the `fuzz-harness` feature, which the root Cargo.toml's self dev-dependency turns on for
+//! every test build, so this file always compiles and runs under `cargo test`.
 //!
 //! Inputs that still reveal an open server defect live in `fuzz/defects/<target>/` (outside the
 //! corpus, so fuzzing is not stopped by them) and are replayed by an ignored test; once fixed,

@@ -7,7 +7,8 @@
 //! decoding runs under `catch_unwind`) is not a failure.
 //!
 //! Used by the cargo-fuzz targets in `fuzz/` and by `tests/fuzz_corpus_replay.rs`, which replays
-//! the committed corpora on stable. [`TARGETS`] names every target; corpus directories carry
+//! the committed corpora on stable. Compiled only with the `fuzz-harness` feature (turned on by
+//! `fuzz/Cargo.toml` and by this package's self dev-dependency), so no server build contains it. [`TARGETS`] names every target; corpus directories carry
 //! the same names. Input layouts are described on each function; seeds come from
 //! `fuzz/src/make_seeds.rs`.
 //!

@@ -1,4 +1,4 @@
-//! Results of `tessera bench`: the JSON document (`--json FILE`) and the human table.
+//! Results of `tessera-bench`: the JSON document (`--json FILE`) and the human table.
 
 use serde::Serialize;
 use std::fmt::Write;

@@ -1,5 +1,5 @@
 //! Chunk sealing (zstd level 1 and 3, and uncompressed) on camera-like and sensor-like data,
-//! statistics computation, and chunk reading. Run: `cargo bench --bench chunk`.
+//! statistics computation, and chunk reading. Run: `cargo bench -p tessera-bench --bench chunk`.
 
 use arrow_array::{BinaryArray, Float64Array, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};

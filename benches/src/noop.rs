@@ -4,8 +4,6 @@
 //! PutResult per batch at once when the descriptor asks for durable acks. Same tonic settings
 //! as the real server (window sizes, nodelay, decode limit).
 
-use crate::flight::descriptor::PutDescriptor;
-use crate::server::{CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES};
 use anyhow::Result;
 use arrow_flight::flight_service_server::{FlightService, FlightServiceServer};
 use arrow_flight::{
@@ -17,6 +15,8 @@ use futures::stream::{self, BoxStream};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use tessera::flight::descriptor::PutDescriptor;
+use tessera::server::{CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};

@@ -1,6 +1,6 @@
 //! WAL append throughput per payload size and durability, next to its ceiling measured in the
 //! same run: plain `write` + one `fdatasync` of the same bytes to a file in the same directory.
-//! Also frame header encode + verify. Run: `cargo bench --bench wal`.
+//! Also frame header encode + verify. Run: `cargo bench -p tessera-bench --bench wal`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::io::Write;

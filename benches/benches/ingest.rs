@@ -1,12 +1,12 @@
-//! The server's per-message ingest costs, on the messages `tessera bench` sends: IPC
+//! The server's per-message ingest costs, on the messages `tessera-bench` sends: IPC
 //! validation + decode (`ipc::decode_batch`, what `TopicWriter::write` does before the WAL
 //! append), the time-range scan, statistics, and sealing one 4K batch (zstd 1 and 3, none).
-//! Run: `cargo bench --bench ingest`.
+//! Run: `cargo bench -p tessera-bench --bench ingest`.
 
 use arrow_schema::SchemaRef;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::sync::Arc;
-use tessera::bench::workload::{imu_schema, video_schema, Generator};
+use tessera_bench::workload::{imu_schema, video_schema, Generator};
 use tessera_format::{write_chunk, ChunkOptions, ChunkStats, Compression};
 
 fn messages() -> Vec<(&'static str, SchemaRef, Generator)> {

@@ -1,8 +1,8 @@
 //! A `tessera serve` child process on a loopback port, for one workload.
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,31 @@ pub struct Spawned {
     pub addr: SocketAddr,
     /// Its process id.
     pub pid: u32,
+}
+
+/// The server executable used without `--server-exe`: `tessera` in the directory of the
+/// running executable (`cargo run --release -p tessera-bench` runs target/release/tessera-bench,
+/// next to target/release/tessera).
+pub fn default_server_exe() -> Result<PathBuf> {
+    let me = std::env::current_exe().context("locate the running executable")?;
+    server_exe_beside(&me)
+}
+
+/// `tessera` next to `exe`, or an error saying how to build it.
+pub fn server_exe_beside(exe: &Path) -> Result<PathBuf> {
+    let dir = exe
+        .parent()
+        .ok_or_else(|| anyhow!("{} has no parent directory", exe.display()))?;
+    let server = dir.join(format!("tessera{}", std::env::consts::EXE_SUFFIX));
+    if server.is_file() {
+        return Ok(server);
+    }
+    bail!(
+        "no tessera server executable at {}: build it first with `cargo build --release -p tessera` \
+         (or `cargo build -p tessera` for a debug bench), or give one with --server-exe PATH, \
+         or drive a running server with --server ADDR",
+        server.display()
+    )
 }
 
 /// A free loopback port (bound, then released for the child to take).
@@ -100,5 +125,25 @@ impl Drop for Spawned {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_missing_server_executable_says_how_to_build_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = super::server_exe_beside(&dir.path().join("tessera-bench")).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("cargo build --release -p tessera") && msg.contains("--server-exe"),
+            "{msg}"
+        );
+        let server = dir
+            .path()
+            .join(format!("tessera{}", std::env::consts::EXE_SUFFIX));
+        std::fs::write(&server, b"").unwrap();
+        let found = super::server_exe_beside(&dir.path().join("tessera-bench")).unwrap();
+        assert_eq!(found, server);
     }
 }

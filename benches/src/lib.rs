@@ -1,11 +1,22 @@
-//! `tessera bench`: drive a Tessera server over Flight with camera-like 4K frames, IMU rows and
+//! `tessera-bench`: drive a Tessera server over Flight with camera-like 4K frames, IMU rows and
 //! parallel topics, and measure in the same run what bounds it: the same client against a
 //! no-op Flight server (transport ceiling) and sequential write + fdatasync of the data
 //! directory's filesystem (disk ceiling). See BENCHMARKS.md for method and results.
 //!
+//! A client of the server, kept out of the `tessera` library: run it as
+//! `cargo run --release -p tessera-bench -- [FLAGS]`. It spawns `tessera serve` from the
+//! `tessera` executable next to its own (`cargo build --release -p tessera`) or `--server-exe`.
+//!
 //! - `workload`: data generators; `client`: the Flight driver (seed protocol, durable acks);
 //! - `noop`: the no-op server; `disk`: the disk ceiling; `spawn`: the `tessera serve` child;
 //! - `rss`: peak RSS and bytes on disk; `report`: JSON document and table.
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 pub mod client;
 pub mod disk;
@@ -29,7 +40,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use workload::Generator;
 
-/// A workload of `tessera bench`.
+/// A workload of `tessera-bench`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Workload {
     /// Raw RGB frames (default 3840x2160x3 bytes per row) in a binary column.
@@ -51,7 +62,7 @@ pub enum ParallelKind {
     Mixed,
 }
 
-/// `tessera bench` flags. Defaults are a smoke-sized run (about a minute); BENCHMARKS.md
+/// `tessera-bench` flags. Defaults are a smoke-sized run (about a minute); BENCHMARKS.md
 /// lists the sizes used for the published figures.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
@@ -93,7 +104,8 @@ pub struct BenchArgs {
     /// bytes on disk and the disk ceiling.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// The `tessera` executable to spawn (default: this one).
+    /// The `tessera` executable to spawn (default: `tessera` in the directory of this
+    /// executable, e.g. target/release/tessera after `cargo build --release -p tessera`).
     #[arg(long)]
     pub server_exe: Option<PathBuf>,
     /// Spawned server's `--sync` (the default durability is `always`).
@@ -482,7 +494,7 @@ async fn run_tessera(args: &BenchArgs, plan: &Plan, root: &Path) -> Result<Tesse
     }
     let exe = match &args.server_exe {
         Some(p) => p.clone(),
-        None => std::env::current_exe().context("locate the tessera executable")?,
+        None => spawn::default_server_exe()?,
     };
     let dir = root.join(plan.name());
     if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
@@ -603,13 +615,21 @@ async fn run_workload(args: &BenchArgs, w: Workload, root: &Path) -> Result<Work
 }
 
 /// Run the benchmark; returns the report (also written to `--json` when given).
-pub async fn run(args: BenchArgs) -> Result<Report> {
+pub async fn run(mut args: BenchArgs) -> Result<Report> {
     if let Some(addr) = args.server {
         if !addr.ip().is_loopback() {
             bail!(
                 "--server must be a loopback address (the bench sends no traffic off this machine)"
             );
         }
+    }
+    if args.server.is_none() && args.server_exe.is_none() {
+        // Before any work: a missing server executable fails at once, saying how to build it.
+        let exe = spawn::default_server_exe()?;
+        if !args.quiet {
+            eprintln!("tessera-bench: server executable {}", exe.display());
+        }
+        args.server_exe = Some(exe);
     }
     let tmp;
     let root = match (&args.data_dir, args.server) {

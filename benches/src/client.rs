@@ -1,4 +1,4 @@
-//! The Flight driver of `tessera bench`: the seed protocol (`sequence_create` -> `topic_create`
+//! The Flight driver of `tessera-bench`: the seed protocol (`sequence_create` -> `topic_create`
 //! -> DoPut -> `sequence_finalize`, protocol.md §3.2-3.5, §4, §10.2) with per-batch durable
 //! acknowledgements (`"ack": "durable"` in the DoPut descriptor).
 //!
@@ -34,8 +34,8 @@ pub async fn connect(addr: SocketAddr, wait: Duration) -> Result<(Client, usize)
     loop {
         let attempt = async {
             let channel = Channel::from_shared(url.clone())?
-                .initial_stream_window_size(Some(crate::server::STREAM_WINDOW_BYTES))
-                .initial_connection_window_size(Some(crate::server::CONNECTION_WINDOW_BYTES))
+                .initial_stream_window_size(Some(tessera::server::STREAM_WINDOW_BYTES))
+                .initial_connection_window_size(Some(tessera::server::CONNECTION_WINDOW_BYTES))
                 .tcp_nodelay(true)
                 .connect()
                 .await?;

@@ -1,4 +1,4 @@
-//! Data generators for `tessera bench`: camera-like raw RGB frames and IMU rows, encoded as the
+//! Data generators for `tessera-bench`: camera-like raw RGB frames and IMU rows, encoded as the
 //! Flight messages a client sends (one schema message, then one record batch per message).
 //!
 //! Generation must not be the bottleneck, so both generators do their expensive work once:
