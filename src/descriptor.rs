@@ -2,7 +2,8 @@
 //!
 //! - DoPut: CMD descriptor, UTF-8 JSON `{"resource_locator": "seq/topic", "topic_uuid": "<uuid>"}`
 //!   (seed clients send `"key"` instead of `"topic_uuid"`); optional `"ack": "durable"` asks for
-//!   one PutResult per durable batch.
+//!   one PutResult per durable batch; optional `"first_row": N` (u64, Tessera extension) makes a
+//!   resume idempotent: the stream's first row is the topic's row N, stored rows are skipped.
 //! - GetFlightInfo / GetSchema: CMD descriptor, JSON `{"resource_locator", "timestamp_ns_start"?,
 //!   "timestamp_ns_end"?}`.
 //! - Ticket (DoGet): UTF-8 JSON `{"locator": "seq/topic", "timestamp_ns_start": i64|null,
@@ -47,6 +48,7 @@ struct PutJson {
     topic_uuid: Option<String>,
     key: Option<String>,
     ack: Option<String>,
+    first_row: Option<u64>,
 }
 
 /// A parsed DoPut descriptor.
@@ -58,6 +60,9 @@ pub struct PutDescriptor {
     pub token: Uuid,
     /// Whether the client asked for per-batch durable acknowledgements.
     pub ack_durable: bool,
+    /// Idempotent resume (a Tessera extension): the topic row index (0-based, over every row
+    /// the topic stores) of this stream's first row. Rows the topic already stores are skipped.
+    pub first_row: Option<u64>,
 }
 
 impl PutDescriptor {
@@ -87,6 +92,7 @@ impl PutDescriptor {
             resource_locator: j.resource_locator,
             token,
             ack_durable,
+            first_row: j.first_row,
         })
     }
 }
@@ -215,7 +221,12 @@ mod tests {
             r#"{{"resource_locator":"s/t","key":"{id}","ack":"durable"}}"#
         ));
         assert!(PutDescriptor::parse(&d).unwrap().ack_durable);
+        let d = FlightDescriptor::new_cmd(format!(
+            r#"{{"resource_locator":"s/t","topic_uuid":"{id}","first_row":50}}"#
+        ));
+        assert_eq!(PutDescriptor::parse(&d).unwrap().first_row, Some(50));
         for bad in [
+            format!(r#"{{"resource_locator":"s/t","topic_uuid":"{id}","first_row":-1}}"#),
             r#"{"resource_locator":"s/t"}"#.to_string(),
             format!(r#"{{"resource_locator":"s/t","topic_uuid":"{id}","key":"{id}"}}"#),
             r#"{"resource_locator":"s/t","topic_uuid":"nope"}"#.to_string(),

@@ -64,7 +64,11 @@ pub async fn do_put(
         let guard = eng
             .lifecycle()
             .begin_upload(&put.resource_locator, &put.token)?;
-        TopicWriter::new(eng, guard, put.ack_durable)
+        let mut writer = TopicWriter::new(eng, guard, put.ack_durable)?;
+        if let Some(first_row) = put.first_row {
+            writer.resume_at(first_row)?;
+        }
+        Ok(writer)
     })
     .await?;
     // The first message usually carries the schema too: handle it before answering, so a bad

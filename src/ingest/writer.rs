@@ -40,6 +40,8 @@ pub struct TopicWriter {
     last_sync: Instant,
     /// See [`TopicWriter::unsynced_since`].
     unsynced_since: Option<Instant>,
+    /// Rows at the start of this stream the topic already stores (idempotent resume).
+    skip_rows: u64,
     /// Appended in this stream (not yet necessarily durable).
     appended: Durable,
     /// Durable in this stream.
@@ -72,9 +74,27 @@ impl TopicWriter {
             unsealed: 0,
             last_sync: Instant::now(),
             unsynced_since: None,
+            skip_rows: 0,
             appended: Durable::default(),
             durable: Durable::default(),
         })
+    }
+
+    /// Idempotent resume: this stream's first row is row `first_row` of the topic. Rows the
+    /// topic already stores durably are skipped (whole batches: a resumed stream re-sends the
+    /// batches it is unsure about, whose boundaries are those of the stored frames); a stream
+    /// starting after the stored rows would leave a gap and is refused.
+    pub fn resume_at(&mut self, first_row: u64) -> Result<()> {
+        let stored = self.stats.rows;
+        if first_row > stored {
+            return Err(Error::precondition(format!(
+                "topic `{}` stores {stored} rows; a stream starting at row {first_row} would leave \
+                 a gap. Resume from row {stored} (GetFlightInfo `total_row_count`).",
+                self.locator()
+            )));
+        }
+        self.skip_rows = stored - first_row;
+        Ok(())
     }
 
     /// The topic locator.
@@ -162,6 +182,21 @@ impl TopicWriter {
         let batch = ipc::decode_batch(header, body.clone(), schema)?;
         let range = ipc::time_range(&batch, *idx)?;
         let rows = batch.num_rows() as u64;
+        if self.skip_rows > 0 && rows > 0 {
+            if rows > self.skip_rows {
+                return Err(Error::precondition(format!(
+                    "topic `{}`: a re-sent batch of {rows} rows crosses the end of the stored rows \
+                     ({} of its rows are stored); re-send whole batches as first sent.",
+                    self.locator(),
+                    self.skip_rows
+                )));
+            }
+            // Already stored durably: count it as this stream's, write nothing.
+            self.skip_rows -= rows;
+            self.appended.batches += 1;
+            self.appended.rows += rows;
+            return Ok(false);
+        }
         if rows > 0 {
             let (prefix, pad) = ipc::encapsulation(header.len())?;
             lock(&self.guard.wal)?.append(
