@@ -183,6 +183,15 @@ fn write_failure_poisons_and_reopen_trims_the_partial_frame() {
     let t = report.truncated.expect("partial frame trimmed");
     assert_eq!(t.offset, 32 + 32);
     assert_eq!(t.bytes_dropped, 30);
+    let kept = report.cut_kept.expect("the cut bytes are kept");
+    let name = crate::segment_file_name(1);
+    assert_eq!(kept, Path::new(DIR).join(format!("{name}.cut-{:020}", 64)));
+    let img = fs.crash_image(CrashMode::DurableOnly);
+    assert_eq!(
+        img.contents(&kept).map(|b| b.len()),
+        Some(30),
+        "kept durably"
+    );
     assert_eq!(read_all(&wal, 1), [(1, b"first".to_vec())]);
 }
 
