@@ -11,6 +11,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ipc;
 use crate::locks::lock;
+use crate::logs::{check_recorded, tail_batches, Sealed};
 use crate::names::{self, TopicLocator};
 use arrow_array::{Array, Int64Array, RecordBatch, UInt32Array};
 use arrow_schema::SchemaRef;
@@ -26,10 +27,18 @@ const SEAL_ATTEMPTS: usize = 3;
 
 /// The WAL tail as read for a snapshot.
 enum Tail {
-    /// Its rows inside the window, sorted (`None`: none).
-    Rows(Option<RecordBatch>),
+    /// Its rows inside the window, sorted (`None`: none), and the rows and batches of the
+    /// whole tail (inside the window or not).
+    Rows(Option<RecordBatch>, TailCount),
     /// Longer than the limit: seal it first.
     TooLong,
+}
+
+/// Rows and batches of the whole WAL tail.
+#[derive(Debug, Default, Clone, Copy)]
+struct TailCount {
+    rows: u64,
+    batches: u64,
 }
 
 /// A resolved topic with its stored schema.
@@ -129,7 +138,9 @@ impl TopicData {
 
     /// The sorted inputs for `window`: chunks whose skip index overlaps it (ordered by smallest
     /// timestamp) and the WAL tail. Taken under the seal gate, so a concurrent seal is seen
-    /// either entirely or not at all.
+    /// either entirely or not at all. `DataLoss` when the topic stores fewer rows or batches
+    /// than its record says were acknowledged, or its log does not continue its chunks
+    /// (`logs::integrity`).
     pub fn sources(&self, engine: &Engine, window: Window) -> Result<Vec<Source>> {
         let (Some(schema), Some(ts)) = (&self.schema, self.ts_index()?) else {
             return Ok(Vec::new());
@@ -137,6 +148,9 @@ impl TopicData {
         if self.record.state == TopicState::Created {
             return Ok(Vec::new());
         }
+        // Refuse before any row is streamed: the log, the acknowledged batches.
+        crate::logs::check_stored(engine.catalog(), engine.logs(), &self.record)
+            .map_err(|e| e.for_topic(&self.locator.locator()))?;
         // A tail over the limit is sealed and the snapshot retaken; an upload could keep it
         // over by outrunning the seals, so the last attempt takes it whole.
         let limit = engine
@@ -181,7 +195,8 @@ impl TopicData {
             .map_err(|_| Error::internal("seal gate poisoned."))?;
         let dir = engine.logs().chunks_dir(&self.record.id);
         let chunks = self.chunks(engine)?;
-        let upto = chunks.iter().map(|c| c.last_seq).max().unwrap_or(0);
+        let sealed = Sealed::of(&chunks);
+        let locator = self.locator.locator();
         let mut out: Vec<Source> = chunks
             .into_iter()
             .filter(|c| prune_time(&c.stats, window.start, window.end) == Prune::Keep)
@@ -190,9 +205,17 @@ impl TopicData {
                 record,
             })
             .collect();
-        let Tail::Rows(tail) = self.tail(engine, schema, ts, upto, window, limit)? else {
+        let Tail::Rows(tail, count) = self.tail(engine, schema, ts, sealed.upto, window, limit)?
+        else {
             return Ok(None);
         };
+        check_recorded(
+            Some(sealed.rows + count.rows),
+            sealed.batches + count.batches,
+            &self.record.stats,
+            &self.record.id,
+        )
+        .map_err(|e| e.for_topic(&locator))?;
         if let Some(batch) = tail {
             let ts_min = ts_column(&batch, ts)?
                 .values()
@@ -201,7 +224,7 @@ impl TopicData {
                 .unwrap_or(i64::MIN);
             out.push(Source::Tail {
                 batch,
-                key: upto + 1,
+                key: sealed.upto + 1,
                 ts_min,
             });
         }
@@ -220,19 +243,23 @@ impl TopicData {
         window: Window,
         limit: Option<u64>,
     ) -> Result<Tail> {
-        let wal = engine.logs().wal(&self.record.id).map_err(|e| Error {
-            message: format!("topic `{}`: {}", self.locator.locator(), e.message),
-            ..e
-        })?;
+        let locator = self.locator.locator();
+        let named = |e: Error| e.for_topic(&locator);
+        let wal = engine.logs().open_wal(&self.record.id).map_err(named)?;
         let (reader, durable) = {
             let w = lock(&wal)?;
+            tail_batches(&w, upto, &self.record.id).map_err(named)?;
             (w.reader(upto + 1), w.durable_seq())
         };
         let mut parts = Vec::new();
         let mut bytes = 0u64;
+        let mut count = TailCount::default();
         for frame in reader {
             let frame = frame.map_err(|e| {
-                Error::data_loss(format!("topic `{}`: {e}.", self.locator.locator()))
+                tracing::error!(topic = %self.record.id, error = %e, "WAL frame unreadable");
+                named(Error::data_loss(
+                    "its write-ahead log is damaged; see the server log.",
+                ))
             })?;
             if frame.seq > durable {
                 break;
@@ -242,22 +269,25 @@ impl TopicData {
             }
             let (batch, body_len) = ipc::decode_stored_batch(frame.seq, frame.payload, schema)
                 .map_err(|e| {
-                    Error::data_loss(format!("topic `{}`: {}", self.locator.locator(), e.message))
+                    tracing::error!(topic = %self.record.id, error = %e.message, "stored batch unreadable");
+                    named(Error::data_loss(e.message))
                 })?;
             bytes = bytes.saturating_add(body_len);
             if limit.is_some_and(|l| bytes > l) {
                 return Ok(Tail::TooLong);
             }
+            count.rows += batch.num_rows() as u64;
+            count.batches += 1;
             if let Some(b) = filter_window(&batch, ts, window)? {
                 parts.push(b);
             }
         }
         if parts.is_empty() {
-            return Ok(Tail::Rows(None));
+            return Ok(Tail::Rows(None, count));
         }
         let all = arrow_select::concat::concat_batches(schema, &parts)
             .map_err(|e| Error::internal(format!("cannot assemble rows: {e}.")))?;
-        stable_sort(&all, ts).map(|b| Tail::Rows(Some(b)))
+        stable_sort(&all, ts).map(|b| Tail::Rows(Some(b), count))
     }
 
     /// Rows, min and max timestamp inside `window` (skip indices answer for chunks wholly
