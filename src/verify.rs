@@ -200,22 +200,25 @@ fn check_topic(cat: &Catalog, loc: &str, t: &TopicRecord, tdir: &Path, r: &mut R
         match len {
             Ok(n) if n == rec.file_len => {}
             Ok(n) => r.errors.push(format!(
-                "{}: {n} bytes, the catalog says {}",
+                "topic `{loc}`: chunk {}: {n} bytes, the catalog says {}",
                 path.display(),
                 rec.file_len
             )),
             Err(e) => {
-                r.errors.push(format!("{}: missing ({e})", path.display()));
+                r.errors.push(format!(
+                    "topic `{loc}`: chunk {}: missing ({e})",
+                    path.display()
+                ));
                 continue;
             }
         }
         match tessera_format::ChunkReader::open(&path).and_then(|c| c.verify().map(|()| c)) {
             Ok(c) if c.stats() == &rec.stats => {}
             Ok(_) => r.errors.push(format!(
-                "{}: statistics differ from its catalog record",
+                "topic `{loc}`: chunk {}: statistics differ from its catalog record (not the file that was sealed)",
                 path.display()
             )),
-            Err(e) => r.errors.push(format!("{}: {e}", path.display())),
+            Err(e) => r.errors.push(format!("topic `{loc}`: chunk {}: {e}", path.display())),
         }
     }
     if let Ok(entries) = std::fs::read_dir(&cdir) {

@@ -8,7 +8,8 @@
 //! (a) the WAL directory of an interrupted upload deleted;
 //! (b) a flipped byte in the last acknowledged frame, of an interrupted upload whose
 //!     statistics were saved and of a completed upload not yet sealed (recovery cuts it as a
-//!     torn tail, but the topic record says it was acknowledged).
+//!     torn tail, but the topic record says it was acknowledged);
+//! (c) a chunk file replaced by another topic's chunk of the same file name.
 mod common;
 
 use arrow_flight::Ticket;
@@ -252,6 +253,103 @@ async fn a_damaged_last_acknowledged_frame_of_a_completed_upload_is_data_loss() 
     assert_data_loss(
         do_get_raw(&mut c, ticket).await,
         "loss_c/a",
+        &id,
+        dir.path(),
+    );
+    server.stop().await;
+}
+
+/// Seal `a` and `b` (5 one-row batches each, timestamps `0..5` and `base..base + 5`) into one
+/// chunk each, `chunks/00000000000000000001.chunk`, then copy `b`'s over `a`'s.
+async fn chunk_copied_from_another_topic(
+    dir: &Path,
+    seq: &str,
+    compression: tessera_format::Compression,
+    base: i64,
+) -> (String, Ticket) {
+    let ticket;
+    {
+        let mut config = tessera::Config::with_data_dir(dir);
+        config.chunk_compression = compression;
+        let server = TestServer::start_with(config).await;
+        let mut c = server.client().await;
+        let (s, _) = c.new_session(seq).await;
+        for (name, t0) in [("a", 0), ("b", base), ("c", 0)] {
+            let locator = format!("{seq}/{name}");
+            let token = c.create_topic(&s, &locator, "IMU").await.unwrap();
+            let data = (t0..t0 + 5).map(|i| imu_batch(&[i])).collect();
+            c.put(put_descriptor(&locator, &token), imu_schema(), data)
+                .await
+                .unwrap();
+        }
+        // Finalize waits for the seals.
+        c.finalize(&s).await.unwrap();
+        ticket = c.topic_info(&format!("{seq}/a")).await.unwrap().1;
+        server.stop().await;
+    }
+    let (id, a) = topic_dir(dir, seq, "a");
+    let (_, b) = topic_dir(dir, seq, "b");
+    let name = "00000000000000000001.chunk";
+    let listed: Vec<_> = std::fs::read_dir(a.join("chunks"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(listed, [name], "one chunk, named after WAL seq 1");
+    std::fs::copy(b.join("chunks").join(name), a.join("chunks").join(name)).unwrap();
+    (id, ticket)
+}
+
+#[tokio::test]
+async fn a_chunk_copied_from_another_topic_is_data_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let zstd = tessera::Config::with_data_dir(dir.path()).chunk_compression;
+    let (id, ticket) = chunk_copied_from_another_topic(dir.path(), "loss_d", zstd, 1000).await;
+
+    assert_verify_finds(dir.path(), "loss_d/a", "loss_d/c");
+
+    let server = TestServer::start_in(dir.path()).await;
+    let mut c = server.client().await;
+    assert_eq!(rows_of(&mut c, "loss_d/b").await, 5);
+    assert_eq!(rows_of(&mut c, "loss_d/c").await, 5);
+    assert_data_loss(c.topic_info("loss_d/a").await, "loss_d/a", &id, dir.path());
+    assert_data_loss(
+        do_get_raw(&mut c, ticket).await,
+        "loss_d/a",
+        &id,
+        dir.path(),
+    );
+    server.stop().await;
+}
+
+/// The same with a copy of exactly the same length (raw chunks of the same shape): only the
+/// statistics in the chunk's footer tell it apart from the file the catalog describes.
+#[tokio::test]
+async fn a_same_length_chunk_copied_from_another_topic_is_data_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = tessera_format::Compression::None;
+    let (id, ticket) = chunk_copied_from_another_topic(dir.path(), "loss_e", raw, 5).await;
+    let (_, a) = topic_dir(dir.path(), "loss_e", "a");
+    let (_, c) = topic_dir(dir.path(), "loss_e", "c");
+    let len = |t: &Path| {
+        std::fs::metadata(t.join("chunks/00000000000000000001.chunk"))
+            .unwrap()
+            .len()
+    };
+    assert_eq!(
+        len(&a),
+        len(&c),
+        "the copy has the length the catalog expects"
+    );
+
+    assert_verify_finds(dir.path(), "loss_e/a", "loss_e/c");
+
+    let server = TestServer::start_in(dir.path()).await;
+    let mut c = server.client().await;
+    assert_eq!(rows_of(&mut c, "loss_e/c").await, 5);
+    assert_data_loss(c.topic_info("loss_e/a").await, "loss_e/a", &id, dir.path());
+    assert_data_loss(
+        do_get_raw(&mut c, ticket).await,
+        "loss_e/a",
         &id,
         dir.path(),
     );

@@ -15,6 +15,10 @@
 //! * batches are counted from that numbering, not by reading frames (frame 1 is the schema,
 //!   every later frame one non-empty batch, no gaps: see `stored.rs`); rows are compared when
 //!   every frame is sealed (DoGet, which decodes the tail anyway, compares them always);
+//! * each chunk file is the one its catalog record describes ([`open_chunk`]: length and the
+//!   statistics in its footer, e.g. another topic's chunk copied in under the same name); a
+//!   chunk that passed once is not reopened by later checks of this process (reads always
+//!   compare, at open).
 //!
 //! Messages name no topic (callers prefix it) and no path or internal id; those go to the log.
 
@@ -22,8 +26,10 @@ use super::registry::TopicLogs;
 use crate::catalog::chunks::ChunkRecord;
 use crate::catalog::records::{DataStats, TopicRecord};
 use crate::catalog::Catalog;
-use crate::error::{Error, Result};
+use crate::error::{io_error, Error, Result};
 use crate::locks::lock;
+use std::path::Path;
+use tessera_format::{ChunkReader, FormatError};
 use tessera_wal::Wal;
 use uuid::Uuid;
 
@@ -95,7 +101,7 @@ pub fn check_recorded(
 }
 
 /// The cheap check of the module doc for the topic `record` of sequence `seq` (no-op before
-/// its schema is stored): log continuity, batch (and, all sealed, row) counts.
+/// its schema is stored): chunk files, log continuity, batch (and, all sealed, row) counts.
 pub fn check_stored(catalog: &Catalog, logs: &TopicLogs, record: &TopicRecord) -> Result<()> {
     let id = &record.id;
     if catalog.schema(id)?.is_none() {
@@ -106,6 +112,13 @@ pub fn check_stored(catalog: &Catalog, logs: &TopicLogs, record: &TopicRecord) -
         .read()
         .map_err(|_| Error::internal("seal gate poisoned."))?;
     let chunks = catalog.chunks_of(id)?;
+    let dir = logs.chunks_dir(id);
+    for c in &chunks {
+        if !logs.chunk_checked(id, c.first_seq)? {
+            open_chunk(&dir.join(c.file_name()), c)?;
+            logs.mark_chunk_checked(id, c.first_seq)?;
+        }
+    }
     let sealed = Sealed::of(&chunks);
     let wal = logs.open_wal(id)?;
     let (tail, all_sealed) = {
@@ -117,6 +130,38 @@ pub fn check_stored(catalog: &Catalog, logs: &TopicLogs, record: &TopicRecord) -
     };
     let rows = all_sealed.then_some(sealed.rows);
     check_recorded(rows, sealed.batches + tail, &record.stats, id)
+}
+
+/// Open a sealed chunk checked against its catalog record: the file's length and the
+/// statistics in its footer (row count, exact time range, column statistics) must be the
+/// record's, else it is not the file that was sealed (`DataLoss`). A missing or unreadable
+/// file is `DataLoss` too, an I/O failure goes through the storage table.
+pub fn open_chunk(path: &Path, record: &ChunkRecord) -> Result<ChunkReader> {
+    let reader = ChunkReader::open(path).map_err(|e| chunk_error(path, e))?;
+    let len = reader.file_len();
+    if len != record.file_len || reader.stats() != &record.stats {
+        let (s, r) = (reader.stats(), &record.stats);
+        tracing::error!(path = %path.display(), file_len = len, record_file_len = record.file_len,
+            rows = s.row_count, record_rows = r.row_count, ts_min = s.ts_min, record_ts_min = r.ts_min,
+            ts_max = s.ts_max, record_ts_max = r.ts_max,
+            "chunk file does not match its catalog record (another file in its place)");
+        return Err(Error::data_loss(
+            "a sealed chunk is not the file its catalog record describes; see the server log.",
+        ));
+    }
+    Ok(reader)
+}
+
+/// The error for a chunk that cannot be read (path and detail go to the log): an I/O failure
+/// through the storage table, anything else (a damaged or missing file) `DataLoss`.
+pub fn chunk_error(path: &Path, e: FormatError) -> Error {
+    tracing::error!(path = %path.display(), error = %e, "chunk unreadable");
+    match e {
+        FormatError::Io { source, .. } if source.kind() != std::io::ErrorKind::NotFound => {
+            io_error("chunk file", &source)
+        }
+        _ => Error::data_loss("a sealed chunk is damaged or missing; see the server log."),
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +178,59 @@ mod tests {
             file_len: 0,
             stats,
         }
+    }
+
+    /// A chunk of `ts` (raw, so equal row counts give equal lengths) and its catalog record.
+    fn write(dir: &Path, name: &str, ts: Vec<i64>) -> (std::path::PathBuf, ChunkRecord) {
+        use arrow_array::{Int64Array, RecordBatch};
+        use arrow_schema::{DataType, Field, Schema};
+        let schema = std::sync::Arc::new(Schema::new(vec![Field::new(
+            "timestamp_ns",
+            DataType::Int64,
+            false,
+        )]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![std::sync::Arc::new(Int64Array::from(ts))],
+        )
+        .unwrap();
+        let opts = tessera_format::ChunkOptions {
+            compression: tessera_format::Compression::None,
+            ..Default::default()
+        };
+        let path = dir.join(name);
+        let meta = tessera_format::write_chunk(&path, &schema, &[batch], &opts).unwrap();
+        let record = ChunkRecord {
+            first_seq: 2,
+            last_seq: 2,
+            file_len: meta.file_len,
+            stats: meta.stats,
+        };
+        (path, record)
+    }
+
+    #[test]
+    fn a_chunk_must_be_the_file_its_record_describes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, rec_a) = write(dir.path(), "a.chunk", vec![1, 2, 3]);
+        let (b, rec_b) = write(dir.path(), "b.chunk", vec![7, 8, 9]);
+        assert_eq!(
+            rec_a.file_len, rec_b.file_len,
+            "same length: only the footer differs"
+        );
+        assert_eq!(open_chunk(&a, &rec_a).unwrap().stats().row_count, 3);
+        for (path, record) in [(&a, &rec_b), (&b, &rec_a)] {
+            let e = open_chunk(path, record).unwrap_err();
+            assert_eq!(e.kind, crate::error::ErrorKind::DataLoss);
+            assert!(!e.message.contains(".chunk"), "no path: {}", e.message);
+        }
+        let longer = ChunkRecord {
+            file_len: rec_a.file_len + 1,
+            ..rec_a.clone()
+        };
+        assert!(open_chunk(&a, &longer).is_err());
+        let gone = open_chunk(&dir.path().join("missing.chunk"), &rec_a).unwrap_err();
+        assert_eq!(gone.kind, crate::error::ErrorKind::DataLoss);
     }
 
     #[test]

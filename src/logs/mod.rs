@@ -6,6 +6,6 @@ mod integrity;
 mod registry;
 mod stored;
 
-pub use integrity::{check_recorded, check_stored, tail_batches, Sealed};
+pub use integrity::{check_recorded, check_stored, chunk_error, open_chunk, tail_batches, Sealed};
 pub use registry::{SealGate, SharedWal, TopicLogs};
 pub use stored::stored_stats;

@@ -37,6 +37,8 @@ pub struct TopicLogs {
     options: WalOptions,
     wals: Mutex<HashMap<Uuid, Slot>>,
     gates: Mutex<HashMap<Uuid, SealGate>>,
+    /// Chunk files (topic, first seq) found to match their catalog record by this process.
+    checked_chunks: Mutex<HashSet<(Uuid, u64)>>,
 }
 
 impl TopicLogs {
@@ -47,6 +49,7 @@ impl TopicLogs {
             options,
             wals: Mutex::new(HashMap::new()),
             gates: Mutex::new(HashMap::new()),
+            checked_chunks: Mutex::new(HashSet::new()),
         }
     }
 
@@ -125,6 +128,18 @@ impl TopicLogs {
         Ok(Arc::clone(lock(&self.gates)?.entry(*topic_id).or_default()))
     }
 
+    /// Whether this process found the topic's chunk starting at `first_seq` to match its
+    /// catalog record already (see `integrity`).
+    pub fn chunk_checked(&self, topic_id: &Uuid, first_seq: u64) -> Result<bool> {
+        Ok(lock(&self.checked_chunks)?.contains(&(*topic_id, first_seq)))
+    }
+
+    /// Remember that the topic's chunk starting at `first_seq` matches its catalog record.
+    pub fn mark_chunk_checked(&self, topic_id: &Uuid, first_seq: u64) -> Result<()> {
+        lock(&self.checked_chunks)?.insert((*topic_id, first_seq));
+        Ok(())
+    }
+
     /// Forget a deleted topic's log and gate, and remove its directory (durably). A failure is
     /// logged; the directory is an orphan that the next startup removes.
     pub fn remove_topic(&self, topic_id: &Uuid) {
@@ -133,6 +148,9 @@ impl TopicLogs {
         }
         if let Ok(mut gates) = lock(&self.gates) {
             gates.remove(topic_id);
+        }
+        if let Ok(mut checked) = lock(&self.checked_chunks) {
+            checked.retain(|(id, _)| id != topic_id);
         }
         if let Err(e) = crate::fsutil::remove_dir_all(&self.topic_dir(topic_id)) {
             tracing::warn!(topic = %topic_id, error = %e, "could not remove topic data; it will be retried at startup");

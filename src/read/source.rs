@@ -57,12 +57,14 @@ pub struct TopicData {
 
 /// One sorted input of the merge.
 pub enum Source {
-    /// A sealed chunk file, opened lazily.
+    /// A sealed chunk file, opened lazily (and checked against its record, [`open_chunk`]).
     Chunk {
         /// File path.
         path: PathBuf,
         /// Its catalog record.
         record: ChunkRecord,
+        /// The topic's locator, for error messages.
+        locator: Arc<str>,
     },
     /// The sorted WAL tail.
     Tail {
@@ -148,7 +150,8 @@ impl TopicData {
         if self.record.state == TopicState::Created {
             return Ok(Vec::new());
         }
-        // Refuse before any row is streamed: the log, the acknowledged batches.
+        // Refuse before any row is streamed: chunk files (each checked once per process, and
+        // again whenever one is opened), the log, the acknowledged batches.
         crate::logs::check_stored(engine.catalog(), engine.logs(), &self.record)
             .map_err(|e| e.for_topic(&self.locator.locator()))?;
         // A tail over the limit is sealed and the snapshot retaken; an upload could keep it
@@ -196,13 +199,14 @@ impl TopicData {
         let dir = engine.logs().chunks_dir(&self.record.id);
         let chunks = self.chunks(engine)?;
         let sealed = Sealed::of(&chunks);
-        let locator = self.locator.locator();
+        let locator: Arc<str> = self.locator.locator().into();
         let mut out: Vec<Source> = chunks
             .into_iter()
             .filter(|c| prune_time(&c.stats, window.start, window.end) == Prune::Keep)
             .map(|record| Source::Chunk {
                 path: dir.join(record.file_name()),
                 record,
+                locator: Arc::clone(&locator),
             })
             .collect();
         let Tail::Rows(tail, count) = self.tail(engine, schema, ts, sealed.upto, window, limit)?
@@ -306,15 +310,19 @@ impl TopicData {
         };
         for s in self.sources(engine, window)? {
             match s {
-                Source::Chunk { path, record } => {
+                Source::Chunk {
+                    path,
+                    record,
+                    locator,
+                } => {
                     let st = &record.stats;
                     if window.contains(st.ts_min) && window.contains(st.ts_max) {
                         see(st.row_count, st.ts_min, st.ts_max);
                         continue;
                     }
-                    let reader = open_chunk(&path)?;
+                    let reader = open_chunk(&locator, &path, &record)?;
                     for b in reader.window(window.start, window.end) {
-                        let b = b.map_err(|e| chunk_read_error(&path, e))?;
+                        let b = b.map_err(|e| chunk_read_error(&locator, &path, e))?;
                         let v = ts_column(&b, ts)?.values();
                         if let (Some(&a), Some(&z)) = (v.first(), v.last()) {
                             see(b.num_rows() as u64, a, z);
@@ -333,25 +341,25 @@ impl TopicData {
     }
 }
 
-/// Open a chunk file; damage is DataLoss naming the file.
-pub fn open_chunk(path: &std::path::Path) -> Result<tessera_format::ChunkReader> {
-    tessera_format::ChunkReader::open(path).map_err(|e| chunk_read_error(path, e))
+/// Open a topic's chunk file, checked against its catalog record (`logs::open_chunk`: another
+/// file in its place, a damaged or missing one, is `DataLoss`), errors naming the topic.
+pub fn open_chunk(
+    locator: &str,
+    path: &std::path::Path,
+    record: &ChunkRecord,
+) -> Result<tessera_format::ChunkReader> {
+    crate::logs::open_chunk(path, record).map_err(|e| e.for_topic(locator))
 }
 
-/// The client's error for a chunk that cannot be read (the path and detail go to the log): an
-/// I/O failure through the storage table, anything else (a damaged or missing file) `DataLoss`.
-pub fn chunk_read_error(path: &std::path::Path, e: tessera_format::FormatError) -> Error {
-    tracing::error!(path = %path.display(), error = %e, "chunk unreadable");
-    match e {
-        tessera_format::FormatError::Io { source, .. }
-            if source.kind() != std::io::ErrorKind::NotFound =>
-        {
-            crate::error::io_error("chunk file", &source)
-        }
-        _ => Error::data_loss(
-            "a sealed chunk of this topic is damaged or missing; see the server log.",
-        ),
-    }
+/// The client's error for a chunk of the topic `locator` that cannot be read (the path and
+/// detail go to the log): an I/O failure through the storage table, anything else (a damaged
+/// or missing file) `DataLoss`.
+pub fn chunk_read_error(
+    locator: &str,
+    path: &std::path::Path,
+    e: tessera_format::FormatError,
+) -> Error {
+    crate::logs::chunk_error(path, e).for_topic(locator)
 }
 
 /// Stable sort of a batch by its timestamp column.
