@@ -102,6 +102,18 @@ impl Error {
     pub fn data_loss(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::DataLoss, message)
     }
+    /// The same error, its message prefixed with ``topic `locator`: `` unless it names the
+    /// topic already (services below the requests know topics by internal id only).
+    pub fn for_topic(self, locator: &str) -> Self {
+        let named = format!("`{locator}`");
+        if self.message.contains(&named) {
+            return self;
+        }
+        Error {
+            message: format!("topic {named}: {}", self.message),
+            ..self
+        }
+    }
 }
 
 impl fmt::Display for Error {

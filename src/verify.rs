@@ -3,12 +3,18 @@
 //! passes its checksum (a torn tail is reported as a warning: recovery will cut it), every chunk
 //! file matches its catalog record (length, per-block crc32, decodable, statistics recomputed
 //! bit-exact), and no chunk file or topic directory exists without a catalog entry (orphans).
+//! No silent loss (`logs::integrity`): a topic with a schema has its WAL, the WAL continues the
+//! chunks, and chunks plus WAL frames (as recovery will leave them: torn tail cut) hold at
+//! least the rows and batches the topic record says its uploads acknowledged.
 //! Run it while no server uses the directory (the catalog allows one process).
 
+use crate::catalog::records::TopicRecord;
 use crate::catalog::Catalog;
 use crate::error::Result;
+use crate::logs::Sealed;
 use std::collections::HashSet;
 use std::path::Path;
+use tessera_wal::Storage;
 
 /// What `verify` found.
 #[derive(Debug, Default)]
@@ -77,7 +83,7 @@ pub fn verify(dir: &Path) -> Result<Report> {
             live.insert(t.id.to_string());
             let loc = format!("{seq}/{name}");
             let tdir = dir.join("topics").join(t.id.to_string());
-            check_topic(&cat, &loc, &t.id, &tdir, &mut r);
+            check_topic(&cat, &loc, &t, &tdir, &mut r);
         }
     }
     if let Ok(entries) = std::fs::read_dir(dir.join("topics")) {
@@ -94,7 +100,8 @@ pub fn verify(dir: &Path) -> Result<Report> {
     Ok(r)
 }
 
-fn check_topic(cat: &Catalog, loc: &str, id: &uuid::Uuid, tdir: &Path, r: &mut Report) {
+fn check_topic(cat: &Catalog, loc: &str, t: &TopicRecord, tdir: &Path, r: &mut Report) {
+    let id = &t.id;
     let schema = match cat.schema(id) {
         Ok(s) => s,
         Err(e) => {
@@ -111,14 +118,30 @@ fn check_topic(cat: &Catalog, loc: &str, id: &uuid::Uuid, tdir: &Path, r: &mut R
             ));
         }
     }
+    let records = match cat.chunks_of(id) {
+        Ok(c) => c,
+        Err(e) => {
+            r.errors.push(format!(
+                "topic `{loc}`: chunk index unreadable: {}",
+                e.message
+            ));
+            return;
+        }
+    };
+    let sealed = Sealed::of(&records);
     let wal = tdir.join("wal");
+    // What the log holds after the sealed frames, once recovery cut its torn tail.
+    let mut tail = None;
+    // Whether the log has a segment file (an unreadable one counts: reported as such).
+    let mut has_segment = false;
     if wal.is_dir() {
         match tessera_wal::verify_dir(&wal) {
             Ok(v) => {
                 r.frames += v.frames;
+                has_segment = !v.segments.is_empty();
                 if let Some(t) = &v.torn_tail {
                     r.warnings.push(format!(
-                        "topic `{loc}`: torn WAL tail in {} at offset {} ({} bytes, never acknowledged; cut at startup)",
+                        "topic `{loc}`: torn WAL tail in {} at offset {} ({} bytes; cut at startup)",
                         t.segment.display(),
                         t.offset,
                         t.bytes_dropped
@@ -139,20 +162,34 @@ fn check_topic(cat: &Catalog, loc: &str, id: &uuid::Uuid, tdir: &Path, r: &mut R
                         ));
                     }
                 }
+                if schema.is_some() && !v.segments.is_empty() && v.corruption.is_empty() {
+                    tail = check_log(loc, &v, sealed.upto, r);
+                }
             }
-            Err(e) => r.errors.push(format!("topic `{loc}`: WAL unreadable: {e}")),
+            Err(e) => {
+                has_segment = true;
+                r.errors.push(format!("topic `{loc}`: WAL unreadable: {e}"));
+            }
         }
     }
-    let records = match cat.chunks_of(id) {
-        Ok(c) => c,
-        Err(e) => {
-            r.errors.push(format!(
-                "topic `{loc}`: chunk index unreadable: {}",
-                e.message
-            ));
-            return;
+    if let Ok(entries) = std::fs::read_dir(&wal) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().contains(".wal.cut-") {
+                r.warnings.push(format!(
+                    "topic `{loc}`: {}: bytes a recovery cut from a torn WAL tail, kept as evidence",
+                    e.path().display()
+                ));
+            }
         }
-    };
+    }
+    if schema.is_some() && !has_segment {
+        // Frame 1 (the schema) was synced before the catalog copy was written, and a log is
+        // only ever removed with its topic: its data is gone.
+        r.errors.push(format!(
+            "topic `{loc}`: its write-ahead log {} is missing (the topic has a schema, so its log was written): data lost",
+            wal.display()
+        ));
+    }
     let cdir = tdir.join("chunks");
     let mut known = HashSet::new();
     for rec in &records {
@@ -163,22 +200,25 @@ fn check_topic(cat: &Catalog, loc: &str, id: &uuid::Uuid, tdir: &Path, r: &mut R
         match len {
             Ok(n) if n == rec.file_len => {}
             Ok(n) => r.errors.push(format!(
-                "{}: {n} bytes, the catalog says {}",
+                "topic `{loc}`: chunk {}: {n} bytes, the catalog says {}",
                 path.display(),
                 rec.file_len
             )),
             Err(e) => {
-                r.errors.push(format!("{}: missing ({e})", path.display()));
+                r.errors.push(format!(
+                    "topic `{loc}`: chunk {}: missing ({e})",
+                    path.display()
+                ));
                 continue;
             }
         }
         match tessera_format::ChunkReader::open(&path).and_then(|c| c.verify().map(|()| c)) {
             Ok(c) if c.stats() == &rec.stats => {}
             Ok(_) => r.errors.push(format!(
-                "{}: statistics differ from its catalog record",
+                "topic `{loc}`: chunk {}: statistics differ from its catalog record (not the file that was sealed)",
                 path.display()
             )),
-            Err(e) => r.errors.push(format!("{}: {e}", path.display())),
+            Err(e) => r.errors.push(format!("topic `{loc}`: chunk {}: {e}", path.display())),
         }
     }
     if let Ok(entries) = std::fs::read_dir(&cdir) {
@@ -192,6 +232,75 @@ fn check_topic(cat: &Catalog, loc: &str, id: &uuid::Uuid, tdir: &Path, r: &mut R
             }
         }
     }
+    // The record's statistics were written when a DoPut ended, after its data was synced: a
+    // lower bound of what was acknowledged (`logs::integrity`).
+    if let Some((rows, batches)) = tail {
+        let (rows, batches) = (sealed.rows + rows, sealed.batches + batches);
+        let want = &t.stats;
+        if rows < want.rows || batches < want.batches {
+            r.errors.push(format!(
+                "topic `{loc}`: stores {rows} rows in {batches} batches (chunks and WAL, after the torn tail is cut), fewer than the {} rows in {} batches its upload acknowledged: data lost",
+                want.rows, want.batches
+            ));
+        }
+    }
+}
+
+/// Check that the log continues the chunks sealed up to `upto` (its first frame at most one
+/// past it, its numbering at least up to it and to frame 1), and count the rows and batches of
+/// its valid frames after `upto` from their IPC headers. `None` when a finding was recorded.
+fn check_log(
+    loc: &str,
+    v: &tessera_wal::VerifyReport,
+    upto: u64,
+    r: &mut Report,
+) -> Option<(u64, u64)> {
+    let first = v.segments.first().map_or(0, |s| s.first_seq);
+    if first > upto + 1 || v.last_seq < upto.max(1) {
+        r.errors.push(format!(
+            "topic `{loc}`: its WAL holds seqs {first}..={} but its chunks end at seq {upto}: frames are missing, data lost",
+            v.last_seq
+        ));
+        return None;
+    }
+    let (mut rows, mut batches) = (0u64, 0u64);
+    for seg in &v.segments {
+        if seg.frames == 0 || seg.first_seq + seg.frames <= upto + 1 {
+            continue;
+        }
+        let bytes = match tessera_wal::FsStorage.read(&seg.path, None) {
+            Ok(b) => b,
+            Err(e) => {
+                r.errors.push(format!(
+                    "topic `{loc}`: WAL segment {} unreadable: {e}",
+                    seg.path.display()
+                ));
+                return None;
+            }
+        };
+        for f in tessera_wal::scan_segment_bytes(&bytes).frames {
+            if f.seq <= upto || f.kind != tessera_wal::FrameKind::RecordBatch {
+                continue;
+            }
+            let start = f.offset as usize + tessera_wal::FRAME_HEADER_LEN;
+            let payload = bytes.get(start..start + f.payload_len as usize);
+            match payload.map(crate::ipc::stored_batch_rows) {
+                Some(Ok(n)) => {
+                    rows += n;
+                    batches += 1;
+                }
+                _ => {
+                    r.errors.push(format!(
+                        "topic `{loc}`: WAL frame {} in {} does not hold a readable record batch",
+                        f.seq,
+                        seg.path.display()
+                    ));
+                    return None;
+                }
+            }
+        }
+    }
+    Some((rows, batches))
 }
 
 /// Whether the log's frame 1 is a readable schema frame.

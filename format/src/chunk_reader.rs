@@ -28,6 +28,7 @@ use crate::stats_compute::{timestamp_index, StatsAccumulator};
 pub struct ChunkReader {
     path: PathBuf,
     file: File,
+    file_len: u64,
     schema: SchemaRef,
     stats: ChunkStats,
     blocks: Vec<BlockInfo>,
@@ -47,6 +48,7 @@ impl ChunkReader {
         Ok(Self {
             path: path.to_path_buf(),
             file,
+            file_len,
             schema: footer.schema,
             stats: footer.stats,
             blocks: footer.blocks,
@@ -57,6 +59,11 @@ impl ChunkReader {
     /// The chunk file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The file's length when it was opened.
+    pub fn file_len(&self) -> u64 {
+        self.file_len
     }
 
     /// The exact schema the chunk was written with (fields, nullability, metadata).

@@ -14,8 +14,8 @@ use std::collections::HashSet;
 /// For every topic: delete `*.tmp` and chunk files the catalog does not name (seals
 /// interrupted before their catalog commit); for an upload left `uploading`, restore a schema
 /// the WAL holds but the catalog lacks (a crash between the two writes) and replace the
-/// statistics in its record (written only when a DoPut ends) by a recount of what it stores;
-/// then queue a forced seal.
+/// statistics in its record (written only when a DoPut ends) by a recount of what it stores,
+/// unless the recount is lower (data lost: logged, record kept); then queue a forced seal.
 pub fn recover_all(engine: &SealContext, compactor: &Compactor) -> Result<()> {
     let cat = &engine.catalog;
     for (seq, _) in cat.sequences()? {
@@ -66,12 +66,22 @@ pub fn recover_all(engine: &SealContext, compactor: &Compactor) -> Result<()> {
     Ok(())
 }
 
-/// Store the recounted statistics of an interrupted upload, if they changed.
+/// Store the recounted statistics of an interrupted upload, if they changed. Never lower
+/// ones: the record's statistics were written when a DoPut ended, after its data was synced,
+/// so they count acknowledged rows; a recount below them means data was lost (e.g. a damaged
+/// last frame cut as a torn tail). That is logged and the record kept, so reads and
+/// `tessera verify` keep reporting the loss (`logs::integrity`).
 fn recount(engine: &SealContext, seq: &str, topic: &str, rec: &TopicRecord) -> Result<()> {
     let Some(stats) = stored_stats(&engine.catalog, &engine.logs, &rec.id)? else {
         return Ok(());
     };
     if stats == rec.stats {
+        return Ok(());
+    }
+    if stats.rows < rec.stats.rows || stats.batches < rec.stats.batches {
+        tracing::error!(sequence = %seq, topic = %topic, rows = stats.rows, batches = stats.batches,
+            recorded_rows = rec.stats.rows, recorded_batches = rec.stats.batches,
+            "interrupted upload: it stores less than its upload acknowledged; data was lost, statistics kept");
         return Ok(());
     }
     tracing::info!(sequence = %seq, topic = %topic, rows = stats.rows, batches = stats.batches,
@@ -91,10 +101,12 @@ fn recount(engine: &SealContext, seq: &str, topic: &str, rec: &TopicRecord) -> R
 /// the two leaves the catalog without it. Copy it over.
 fn restore_schema(engine: &SealContext, seq: &str, topic: &str, rec: &TopicRecord) -> Result<()> {
     let cat = &engine.catalog;
-    if cat.schema(&rec.id)?.is_some() || !engine.logs.topic_dir(&rec.id).join("wal").is_dir() {
+    if cat.schema(&rec.id)?.is_some() || !engine.logs.wal_dir(&rec.id).is_dir() {
         return Ok(());
     }
-    let wal = engine.logs.wal(&rec.id)?;
+    // No schema stored yet: this is the log of the topic's first upload, which may create it
+    // (a crash may have cut its creation short).
+    let wal = engine.logs.create_wal(&rec.id)?;
     let first = lock(&wal)?.reader(1).next().transpose()?;
     let Some(frame) = first else {
         return Ok(());

@@ -80,7 +80,7 @@ fn reclaim_sealed(engine: &SealContext, job: &SealJob, retire: bool) -> Result<(
     let _exclusive = gate
         .write()
         .map_err(|_| Error::internal("seal gate poisoned."))?;
-    let wal = engine.logs.wal(&job.id)?;
+    let wal = engine.logs.open_wal(&job.id)?;
     let mut w = lock(&wal)?;
     if retire && w.last_seq() == upto && w.roll()? {
         tracing::debug!(sequence = %job.sequence, topic = %job.topic, "WAL retired: all data sealed");
@@ -124,7 +124,7 @@ struct Scan {
 
 impl Scan {
     fn new(engine: &SealContext, job: &SealJob, from: u64) -> Result<Scan> {
-        let wal = engine.logs.wal(&job.id)?;
+        let wal = engine.logs.open_wal(&job.id)?;
         let (reader, durable) = {
             let w = lock(&wal)?;
             (w.reader(from), w.durable_seq())
@@ -350,7 +350,7 @@ fn seal_one(engine: &SealContext, job: &SealJob, sealed: &dyn Fn(u64)) -> Result
         return Ok(None);
     }
     sealed(bytes);
-    let wal = engine.logs.wal(&job.id)?;
+    let wal = engine.logs.open_wal(&job.id)?;
     let reclaimed = lock(&wal)?.reclaim_before(last_seq + 1)?;
     tracing::info!(sequence = %job.sequence, topic = %job.topic, chunk = %name,
         rows = record.stats.row_count, bytes = record.file_len, wal_segments_reclaimed = reclaimed, "chunk sealed");

@@ -331,12 +331,14 @@ impl TopicWriter {
     }
 
     /// The stream broke or was refused: keep what is durable and leave the topic resumable.
+    /// The statistics are saved only once synced: they are a lower bound of what the topic
+    /// stores (`logs::integrity`), so unsynced batches must not count.
     pub fn abandon(mut self) {
         let synced = self.sync();
         if let Err(e) = &synced {
             tracing::error!(topic = %self.locator(), error = %e, "could not sync an interrupted upload");
         }
-        if !self.deleted() {
+        if !self.deleted() && synced.is_ok() {
             if let Err(e) = self
                 .engine
                 .lifecycle()

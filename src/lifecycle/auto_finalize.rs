@@ -54,7 +54,8 @@ impl Lifecycle {
         if topics.is_empty() {
             return Ok(false);
         }
-        for (name, t) in &topics {
+        let mut interrupted = Vec::new();
+        for (name, t) in topics {
             if self.uploads.is_uploading(&t.id)? {
                 return Ok(false);
             }
@@ -63,12 +64,21 @@ impl Lifecycle {
                     "not auto-finalizing: the topic never received data");
                 return Ok(false);
             }
-        }
-        for (name, t) in topics {
             if t.state != TopicState::Uploading {
                 continue;
             }
             let stats = self.stored_stats(&t.id)?.unwrap_or_default();
+            // Completing with less than the upload acknowledged would lock a loss in silently.
+            let lost =
+                crate::logs::check_recorded(Some(stats.rows), stats.batches, &t.stats, &t.id);
+            if let Err(e) = lost {
+                tracing::error!(sequence = %seq, topic = %name, error = %e.message,
+                    "not auto-finalizing: the topic lost data");
+                return Ok(false);
+            }
+            interrupted.push((name, t, stats));
+        }
+        for (name, t, stats) in interrupted {
             let completed = self
                 .catalog
                 .write(|tx| match tx.read().topic(seq, &name)? {

@@ -105,7 +105,18 @@ impl Lifecycle {
         };
         self.uploads.note_activity(&record.session_id);
         let stored_schema = self.catalog.schema(&record.id).map_err(release)?;
-        let wal = self.logs.wal(&record.id).map_err(release)?;
+        // A topic with a stored schema has a log (its frame 1 was synced before the catalog
+        // copy): resuming must find it, holding at least what earlier uploads acknowledged,
+        // never start a fresh one. Only a first upload creates the log.
+        let wal = if stored_schema.is_some() {
+            crate::logs::check_stored(&self.catalog, &self.logs, &record)
+                .and_then(|()| self.logs.open_wal(&record.id))
+        } else {
+            self.logs.create_wal(&record.id)
+        };
+        let wal = wal
+            .map_err(|e| e.for_topic(&loc.locator()))
+            .map_err(release)?;
         Ok(UploadGuard {
             lifecycle: Arc::clone(self),
             sequence: loc.sequence,

@@ -14,6 +14,7 @@
 //! chunk file length, since the chunk index does not keep the uncompressed size. It is only
 //! used to estimate the size of the unsealed tail.
 
+use super::integrity::{tail_batches, Sealed};
 use super::registry::TopicLogs;
 use crate::catalog::records::DataStats;
 use crate::catalog::Catalog;
@@ -40,25 +41,27 @@ pub fn stored_stats(
     let _shared = gate
         .read()
         .map_err(|_| Error::internal("seal gate poisoned."))?;
-    let mut stats = DataStats::default();
-    let mut sealed_upto = 0;
-    for chunk in catalog.chunks_of(topic_id)? {
+    let chunks = catalog.chunks_of(topic_id)?;
+    let sealed = Sealed::of(&chunks);
+    let mut stats = DataStats {
+        rows: sealed.rows,
+        batches: sealed.batches,
+        ..DataStats::default()
+    };
+    for chunk in &chunks {
         let c = &chunk.stats;
-        stats.rows += c.row_count;
         stats.bytes += chunk.file_len;
-        stats.batches += (chunk.last_seq + 1)
-            .saturating_sub(chunk.first_seq)
-            .saturating_sub(u64::from(chunk.first_seq <= 1));
         if c.row_count > 0 {
             stats.ts_min = Some(stats.ts_min.map_or(c.ts_min, |m| m.min(c.ts_min)));
             stats.ts_max = Some(stats.ts_max.map_or(c.ts_max, |m| m.max(c.ts_max)));
         }
-        sealed_upto = sealed_upto.max(chunk.last_seq);
     }
-    let wal = logs.wal(topic_id)?;
+    let wal = logs.open_wal(topic_id)?;
     let (reader, durable) = {
         let w = lock(&wal)?;
-        (w.reader(sealed_upto + 1), w.durable_seq())
+        // A log that does not continue the chunks would be recounted short.
+        tail_batches(&w, sealed.upto, topic_id)?;
+        (w.reader(sealed.upto + 1), w.durable_seq())
     };
     add_frames(&mut stats, reader, durable, &schema, ts_index)?;
     Ok(Some(stats))

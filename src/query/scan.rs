@@ -71,10 +71,14 @@ fn scan_source(
     let mut clusters = Clusters::new(opts.gap);
     let mut rows = 0;
     match src {
-        Source::Chunk { path, .. } => {
-            let reader = open_chunk(path)?;
+        Source::Chunk {
+            path,
+            record,
+            locator,
+        } => {
+            let reader = open_chunk(locator, path, record)?;
             for b in reader.window(opts.window.start, opts.window.end) {
-                let b = b.map_err(|e| chunk_read_error(path, e))?;
+                let b = b.map_err(|e| chunk_read_error(locator, path, e))?;
                 rows += fold(group, &b, ts, &mut clusters)?;
             }
         }

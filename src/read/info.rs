@@ -114,6 +114,10 @@ fn interval(lo: Option<i64>, hi: Option<i64>) -> Value {
 fn topic_endpoint(engine: &Engine, topic: &TopicData, window: Window) -> Result<FlightEndpoint> {
     let r = &topic.record;
     let locator = topic.locator.locator();
+    // `data_info` comes from the record: first make sure the topic still stores that much
+    // (cheap: chunk files once per process, the log's numbering; `logs::integrity`).
+    crate::logs::check_stored(engine.catalog(), engine.logs(), r)
+        .map_err(|e| e.for_topic(&locator))?;
     let stats = r.stats;
     let chunks = topic.chunks(engine)?;
     let sealed_rows: u64 = chunks.iter().map(|c| c.stats.row_count).sum();

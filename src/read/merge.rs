@@ -14,12 +14,14 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::Arc;
 use tessera_format::ChunkReader;
 
 enum Input {
     Chunk {
         reader: Box<ChunkReader>,
         path: PathBuf,
+        locator: Arc<str>,
         next: usize,
     },
     Done,
@@ -74,7 +76,13 @@ impl Merge {
 
     /// Next non-empty batch of a chunk input within the window.
     fn next_from(&mut self, input: &mut Input) -> Result<Option<RecordBatch>> {
-        let Input::Chunk { reader, path, next } = input else {
+        let Input::Chunk {
+            reader,
+            path,
+            locator,
+            next,
+        } = input
+        else {
             return Ok(None);
         };
         while *next < reader.num_batches() {
@@ -89,7 +97,7 @@ impl Merge {
             }
             let b = reader
                 .read_batch(i)
-                .map_err(|e| super::source::chunk_read_error(path, e))?;
+                .map_err(|e| super::source::chunk_read_error(locator, path, e))?;
             if let Some(b) = filter_window(&b, self.ts, self.window)? {
                 return Ok(Some(b));
             }
@@ -110,12 +118,17 @@ impl Merge {
                     });
                 }
             }
-            Source::Chunk { path, .. } => {
-                let reader = Box::new(open_chunk(&path)?);
+            Source::Chunk {
+                path,
+                record,
+                locator,
+            } => {
+                let reader = Box::new(open_chunk(&locator, &path, &record)?);
                 self.chunks_opened += 1;
                 let mut input = Input::Chunk {
                     reader,
                     path,
+                    locator,
                     next: 0,
                 };
                 if let Some(batch) = self.next_from(&mut input)? {

@@ -11,6 +11,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ipc;
 use crate::locks::lock;
+use crate::logs::{check_recorded, tail_batches, Sealed};
 use crate::names::{self, TopicLocator};
 use arrow_array::{Array, Int64Array, RecordBatch, UInt32Array};
 use arrow_schema::SchemaRef;
@@ -26,10 +27,18 @@ const SEAL_ATTEMPTS: usize = 3;
 
 /// The WAL tail as read for a snapshot.
 enum Tail {
-    /// Its rows inside the window, sorted (`None`: none).
-    Rows(Option<RecordBatch>),
+    /// Its rows inside the window, sorted (`None`: none), and the rows and batches of the
+    /// whole tail (inside the window or not).
+    Rows(Option<RecordBatch>, TailCount),
     /// Longer than the limit: seal it first.
     TooLong,
+}
+
+/// Rows and batches of the whole WAL tail.
+#[derive(Debug, Default, Clone, Copy)]
+struct TailCount {
+    rows: u64,
+    batches: u64,
 }
 
 /// A resolved topic with its stored schema.
@@ -48,12 +57,14 @@ pub struct TopicData {
 
 /// One sorted input of the merge.
 pub enum Source {
-    /// A sealed chunk file, opened lazily.
+    /// A sealed chunk file, opened lazily (and checked against its record, [`open_chunk`]).
     Chunk {
         /// File path.
         path: PathBuf,
         /// Its catalog record.
         record: ChunkRecord,
+        /// The topic's locator, for error messages.
+        locator: Arc<str>,
     },
     /// The sorted WAL tail.
     Tail {
@@ -129,7 +140,9 @@ impl TopicData {
 
     /// The sorted inputs for `window`: chunks whose skip index overlaps it (ordered by smallest
     /// timestamp) and the WAL tail. Taken under the seal gate, so a concurrent seal is seen
-    /// either entirely or not at all.
+    /// either entirely or not at all. `DataLoss` when the topic stores fewer rows or batches
+    /// than its record says were acknowledged, or its log does not continue its chunks
+    /// (`logs::integrity`).
     pub fn sources(&self, engine: &Engine, window: Window) -> Result<Vec<Source>> {
         let (Some(schema), Some(ts)) = (&self.schema, self.ts_index()?) else {
             return Ok(Vec::new());
@@ -137,6 +150,10 @@ impl TopicData {
         if self.record.state == TopicState::Created {
             return Ok(Vec::new());
         }
+        // Refuse before any row is streamed: chunk files (each checked once per process, and
+        // again whenever one is opened), the log, the acknowledged batches.
+        crate::logs::check_stored(engine.catalog(), engine.logs(), &self.record)
+            .map_err(|e| e.for_topic(&self.locator.locator()))?;
         // A tail over the limit is sealed and the snapshot retaken; an upload could keep it
         // over by outrunning the seals, so the last attempt takes it whole.
         let limit = engine
@@ -181,18 +198,28 @@ impl TopicData {
             .map_err(|_| Error::internal("seal gate poisoned."))?;
         let dir = engine.logs().chunks_dir(&self.record.id);
         let chunks = self.chunks(engine)?;
-        let upto = chunks.iter().map(|c| c.last_seq).max().unwrap_or(0);
+        let sealed = Sealed::of(&chunks);
+        let locator: Arc<str> = self.locator.locator().into();
         let mut out: Vec<Source> = chunks
             .into_iter()
             .filter(|c| prune_time(&c.stats, window.start, window.end) == Prune::Keep)
             .map(|record| Source::Chunk {
                 path: dir.join(record.file_name()),
                 record,
+                locator: Arc::clone(&locator),
             })
             .collect();
-        let Tail::Rows(tail) = self.tail(engine, schema, ts, upto, window, limit)? else {
+        let Tail::Rows(tail, count) = self.tail(engine, schema, ts, sealed.upto, window, limit)?
+        else {
             return Ok(None);
         };
+        check_recorded(
+            Some(sealed.rows + count.rows),
+            sealed.batches + count.batches,
+            &self.record.stats,
+            &self.record.id,
+        )
+        .map_err(|e| e.for_topic(&locator))?;
         if let Some(batch) = tail {
             let ts_min = ts_column(&batch, ts)?
                 .values()
@@ -201,7 +228,7 @@ impl TopicData {
                 .unwrap_or(i64::MIN);
             out.push(Source::Tail {
                 batch,
-                key: upto + 1,
+                key: sealed.upto + 1,
                 ts_min,
             });
         }
@@ -220,19 +247,23 @@ impl TopicData {
         window: Window,
         limit: Option<u64>,
     ) -> Result<Tail> {
-        let wal = engine.logs().wal(&self.record.id).map_err(|e| Error {
-            message: format!("topic `{}`: {}", self.locator.locator(), e.message),
-            ..e
-        })?;
+        let locator = self.locator.locator();
+        let named = |e: Error| e.for_topic(&locator);
+        let wal = engine.logs().open_wal(&self.record.id).map_err(named)?;
         let (reader, durable) = {
             let w = lock(&wal)?;
+            tail_batches(&w, upto, &self.record.id).map_err(named)?;
             (w.reader(upto + 1), w.durable_seq())
         };
         let mut parts = Vec::new();
         let mut bytes = 0u64;
+        let mut count = TailCount::default();
         for frame in reader {
             let frame = frame.map_err(|e| {
-                Error::data_loss(format!("topic `{}`: {e}.", self.locator.locator()))
+                tracing::error!(topic = %self.record.id, error = %e, "WAL frame unreadable");
+                named(Error::data_loss(
+                    "its write-ahead log is damaged; see the server log.",
+                ))
             })?;
             if frame.seq > durable {
                 break;
@@ -242,22 +273,25 @@ impl TopicData {
             }
             let (batch, body_len) = ipc::decode_stored_batch(frame.seq, frame.payload, schema)
                 .map_err(|e| {
-                    Error::data_loss(format!("topic `{}`: {}", self.locator.locator(), e.message))
+                    tracing::error!(topic = %self.record.id, error = %e.message, "stored batch unreadable");
+                    named(Error::data_loss(e.message))
                 })?;
             bytes = bytes.saturating_add(body_len);
             if limit.is_some_and(|l| bytes > l) {
                 return Ok(Tail::TooLong);
             }
+            count.rows += batch.num_rows() as u64;
+            count.batches += 1;
             if let Some(b) = filter_window(&batch, ts, window)? {
                 parts.push(b);
             }
         }
         if parts.is_empty() {
-            return Ok(Tail::Rows(None));
+            return Ok(Tail::Rows(None, count));
         }
         let all = arrow_select::concat::concat_batches(schema, &parts)
             .map_err(|e| Error::internal(format!("cannot assemble rows: {e}.")))?;
-        stable_sort(&all, ts).map(|b| Tail::Rows(Some(b)))
+        stable_sort(&all, ts).map(|b| Tail::Rows(Some(b), count))
     }
 
     /// Rows, min and max timestamp inside `window` (skip indices answer for chunks wholly
@@ -276,15 +310,19 @@ impl TopicData {
         };
         for s in self.sources(engine, window)? {
             match s {
-                Source::Chunk { path, record } => {
+                Source::Chunk {
+                    path,
+                    record,
+                    locator,
+                } => {
                     let st = &record.stats;
                     if window.contains(st.ts_min) && window.contains(st.ts_max) {
                         see(st.row_count, st.ts_min, st.ts_max);
                         continue;
                     }
-                    let reader = open_chunk(&path)?;
+                    let reader = open_chunk(&locator, &path, &record)?;
                     for b in reader.window(window.start, window.end) {
-                        let b = b.map_err(|e| chunk_read_error(&path, e))?;
+                        let b = b.map_err(|e| chunk_read_error(&locator, &path, e))?;
                         let v = ts_column(&b, ts)?.values();
                         if let (Some(&a), Some(&z)) = (v.first(), v.last()) {
                             see(b.num_rows() as u64, a, z);
@@ -303,25 +341,25 @@ impl TopicData {
     }
 }
 
-/// Open a chunk file; damage is DataLoss naming the file.
-pub fn open_chunk(path: &std::path::Path) -> Result<tessera_format::ChunkReader> {
-    tessera_format::ChunkReader::open(path).map_err(|e| chunk_read_error(path, e))
+/// Open a topic's chunk file, checked against its catalog record (`logs::open_chunk`: another
+/// file in its place, a damaged or missing one, is `DataLoss`), errors naming the topic.
+pub fn open_chunk(
+    locator: &str,
+    path: &std::path::Path,
+    record: &ChunkRecord,
+) -> Result<tessera_format::ChunkReader> {
+    crate::logs::open_chunk(path, record).map_err(|e| e.for_topic(locator))
 }
 
-/// The client's error for a chunk that cannot be read (the path and detail go to the log): an
-/// I/O failure through the storage table, anything else (a damaged or missing file) `DataLoss`.
-pub fn chunk_read_error(path: &std::path::Path, e: tessera_format::FormatError) -> Error {
-    tracing::error!(path = %path.display(), error = %e, "chunk unreadable");
-    match e {
-        tessera_format::FormatError::Io { source, .. }
-            if source.kind() != std::io::ErrorKind::NotFound =>
-        {
-            crate::error::io_error("chunk file", &source)
-        }
-        _ => Error::data_loss(
-            "a sealed chunk of this topic is damaged or missing; see the server log.",
-        ),
-    }
+/// The client's error for a chunk of the topic `locator` that cannot be read (the path and
+/// detail go to the log): an I/O failure through the storage table, anything else (a damaged
+/// or missing file) `DataLoss`.
+pub fn chunk_read_error(
+    locator: &str,
+    path: &std::path::Path,
+    e: tessera_format::FormatError,
+) -> Error {
+    crate::logs::chunk_error(path, e).for_topic(locator)
 }
 
 /// Stable sort of a batch by its timestamp column.

@@ -139,6 +139,14 @@ impl Wal {
         self.next_seq.saturating_sub(1)
     }
 
+    /// Seq of the oldest frame still in the log (frames before it were reclaimed), or the seq
+    /// the next append gets when the log holds no frame: the `first_seq` of its oldest segment.
+    pub fn first_seq(&self) -> u64 {
+        self.sealed
+            .first()
+            .map_or(self.active.meta.first_seq, |s| s.first_seq)
+    }
+
     /// Highest seq known to be on stable storage.
     pub fn durable_seq(&self) -> u64 {
         self.durable_seq

@@ -194,6 +194,7 @@ fn torn_tail_on_disk_is_truncated_and_verify_sees_it_first() {
     let seg = tmp.path().join(segment_file_name(1));
     let full = fs::metadata(&seg).unwrap().len();
     let last_frame = full - (24 + 104);
+    let before = fs::read(&seg).unwrap();
     OpenOptions::new()
         .write(true)
         .open(&seg)
@@ -209,10 +210,25 @@ fn torn_tail_on_disk_is_truncated_and_verify_sees_it_first() {
         "verify modifies nothing"
     );
     let (wal, report) = Wal::open(tmp.path(), opts).unwrap();
-    assert_eq!(report.truncated, Some(torn));
+    assert_eq!(report.truncated, Some(torn.clone()));
     assert_eq!(report.frames, 2);
     assert_eq!(fs::metadata(&seg).unwrap().len(), last_frame);
     assert_eq!(wal.durable_seq(), 2);
+    // The cut bytes are kept beside the segment, which the log then ignores.
+    let kept = tmp
+        .path()
+        .join(format!("{}.cut-{last_frame:020}", segment_file_name(1)));
+    assert_eq!(report.cut_kept.as_ref(), Some(&kept));
+    let cut = &before[last_frame as usize..(last_frame + torn.bytes_dropped) as usize];
+    assert_eq!(fs::read(&kept).unwrap(), cut);
+    drop(wal);
+    let (wal, report) = Wal::open(tmp.path(), opts).unwrap();
+    assert_eq!(
+        (report.frames, report.truncated, report.cut_kept),
+        (2, None, None)
+    );
+    assert_eq!(wal.reader(1).count(), 2);
+    assert!(verify_dir(tmp.path()).unwrap().is_clean());
 }
 
 #[test]

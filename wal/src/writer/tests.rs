@@ -183,6 +183,15 @@ fn write_failure_poisons_and_reopen_trims_the_partial_frame() {
     let t = report.truncated.expect("partial frame trimmed");
     assert_eq!(t.offset, 32 + 32);
     assert_eq!(t.bytes_dropped, 30);
+    let kept = report.cut_kept.expect("the cut bytes are kept");
+    let name = crate::segment_file_name(1);
+    assert_eq!(kept, Path::new(DIR).join(format!("{name}.cut-{:020}", 64)));
+    let img = fs.crash_image(CrashMode::DurableOnly);
+    assert_eq!(
+        img.contents(&kept).map(|b| b.len()),
+        Some(30),
+        "kept durably"
+    );
     assert_eq!(read_all(&wal, 1), [(1, b"first".to_vec())]);
 }
 
@@ -260,8 +269,10 @@ fn reclaim_removes_exactly_the_covered_segments() {
     }
     let before = wal.live_bytes();
     assert_eq!(before, 6 * (32 + 72));
+    assert_eq!(wal.first_seq(), 1);
     assert_eq!(wal.reclaim_before(1).unwrap(), 0);
     assert_eq!(wal.reclaim_before(3).unwrap(), 2); // segments 1 and 2
+    assert_eq!(wal.first_seq(), 3);
     assert!(fs.contents(&seg(1)).is_none() && fs.contents(&seg(2)).is_none());
     assert!(fs.contents(&seg(3)).is_some());
     assert_eq!(wal.live_bytes(), before - 2 * (32 + 72));
@@ -300,6 +311,11 @@ fn roll_lets_reclaim_remove_every_written_frame() {
     assert!(!wal.roll().unwrap(), "the new segment is empty");
     assert_eq!(wal.reclaim_before(4).unwrap(), 1);
     assert!(fs.contents(&seg(1)).is_none() && fs.contents(&seg(4)).is_some());
+    assert_eq!(
+        (wal.first_seq(), wal.last_seq()),
+        (4, 3),
+        "empty, numbering kept"
+    );
     assert!(read_all(&wal, 0).is_empty());
     assert_eq!(wal.live_bytes(), SEGMENT_HEADER_LEN as u64);
     // After a crash the log reopens empty and continues the seqs.
