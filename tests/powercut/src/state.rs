@@ -240,7 +240,14 @@ pub struct CutReport {
     pub torn_files: u64,
     /// Files and directories left.
     pub inodes_kept: u64,
+    /// Paths (as processes saw them before the cut) of the first inodes lost and of the first
+    /// files reverted, [`REPORT_PATHS`] at most each: what to look at when a test fails.
+    pub lost_paths: Vec<String>,
+    pub reverted_paths: Vec<String>,
 }
+
+/// Paths listed per kind in a [`CutReport`].
+pub const REPORT_PATHS: usize = 16;
 
 /// A splitmix64 generator: the tear points derive from the cut's seed only.
 struct Rng(u64);
@@ -798,6 +805,7 @@ impl State {
     pub fn cut(&mut self, seed: u64, torn: bool) -> CutReport {
         let mut report = CutReport::default();
         let mut rng = Rng(seed);
+        let paths = self.volatile_paths();
         // The durable tree, from the root.
         let mut reachable = BTreeSet::from([ROOT]);
         let mut parents = HashMap::from([(ROOT, ROOT)]);
@@ -817,6 +825,14 @@ impl State {
             }
         }
         let before = self.nodes.len() as u64;
+        let mut lost: Vec<&String> = self
+            .nodes
+            .keys()
+            .filter(|ino| !reachable.contains(ino))
+            .filter_map(|ino| paths.get(ino))
+            .collect();
+        lost.sort();
+        report.lost_paths = lost.into_iter().take(REPORT_PATHS).cloned().collect();
         self.nodes.retain(|ino, _| reachable.contains(ino));
         report.inodes_lost = before - self.nodes.len() as u64;
         let mut links: HashMap<u64, u32> = HashMap::new();
@@ -842,6 +858,11 @@ impl State {
                         continue;
                     }
                     report.files_reverted += 1;
+                    if report.reverted_paths.len() < REPORT_PATHS {
+                        if let Some(p) = paths.get(ino) {
+                            report.reverted_paths.push(p.clone());
+                        }
+                    }
                     let pending = std::mem::take(&mut f.pending);
                     let mut image = f.durable.clone();
                     let mut scratch = BTreeSet::new();
@@ -896,6 +917,29 @@ impl State {
         self.stats.bytes_lost += report.bytes_lost;
         self.stats.torn_files += report.torn_files;
         report
+    }
+
+    /// The path of every node reachable through volatile entries (one of them for a node
+    /// with several names).
+    fn volatile_paths(&self) -> HashMap<u64, String> {
+        let mut out = HashMap::from([(ROOT, "/".to_string())]);
+        let mut queue = VecDeque::from([(ROOT, String::new())]);
+        while let Some((ino, path)) = queue.pop_front() {
+            if let Some(Node {
+                content: Content::Dir(d),
+                ..
+            }) = self.nodes.get(&ino)
+            {
+                for (name, child) in &d.volatile {
+                    let p = format!("{path}/{}", name.to_string_lossy());
+                    if !out.contains_key(child) {
+                        out.insert(*child, p.clone());
+                        queue.push_back((*child, p));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Every regular file's path and content as processes see it (for tests).

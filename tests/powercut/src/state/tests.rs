@@ -24,6 +24,7 @@ fn unsynced_file_data_and_entries_are_lost() {
     st.fsync(f).unwrap(); // data durable, entry not
     let r = st.cut(1, false);
     assert_eq!(r.inodes_lost, 1);
+    assert_eq!(r.lost_paths, ["/a"]);
     assert_eq!(content(&st, "/a"), None);
 }
 
@@ -37,6 +38,7 @@ fn fsync_of_file_and_directory_keeps_both() {
     st.write(f, 5, b" world").unwrap(); // not synced
     let r = st.cut(1, false);
     assert_eq!(r.files_reverted, 1);
+    assert_eq!(r.reverted_paths, ["/a"]);
     assert_eq!(r.bytes_lost, 6);
     assert_eq!(content(&st, "/a").unwrap(), b"hello");
 }
