@@ -53,6 +53,14 @@ impl Rig {
         Ok(addr)
     }
 
+    /// Create the data directory with a server whose syncs are all on (started, then stopped
+    /// cleanly), so that a mutation run (`skip_sync`) tests the syncs of later work only.
+    pub fn initialize(&mut self) -> Result<(), String> {
+        let server = ServerProcess::try_start(&self.data_dir, &self.args, &[])?;
+        server.terminate();
+        Ok(())
+    }
+
     /// The running server.
     pub fn server(&self) -> &ServerProcess {
         self.server.as_ref().expect("no server running")
