@@ -1219,7 +1219,7 @@ fn each_sync_site_is_needed() {
                 // The violation and the cut before it, shortened.
                 let first = e
                     .lines()
-                    .take(2)
+                    .take(3)
                     .map(|l| l.chars().take(260).collect::<String>())
                     .collect::<Vec<_>>()
                     .join(" | ");

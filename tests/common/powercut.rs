@@ -99,6 +99,17 @@ impl Rig {
             return Ok("no data directory (nothing durable yet)".into());
         }
         let (ok, report) = verify_offline(&self.data_dir);
+        // Keep verify's findings, not the catalog's recovery log.
+        let report: String = report
+            .lines()
+            .filter(|l| {
+                ["checked ", "warning: ", "error: ", "OK", "DAMAGED"]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+                    || !l.contains(" INFO ")
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
         if ok {
             Ok(report)
         } else {
