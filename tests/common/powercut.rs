@@ -53,11 +53,12 @@ impl Rig {
         Ok(addr)
     }
 
-    /// Create the data directory with a server whose syncs are all on (started, then stopped
-    /// cleanly), so that a mutation run (`skip_sync`) tests the syncs of later work only.
+    /// Create the data directory with a server whose syncs are all on, so that a mutation run
+    /// (`skip_sync`) tests the syncs of later work only. The server is killed once it listens:
+    /// everything it created at startup is durable by then. (Not SIGTERM: tessera installs its
+    /// SIGTERM handler only after logging its address, so an early SIGTERM kills it outright.)
     pub fn initialize(&mut self) -> Result<(), String> {
-        let server = ServerProcess::try_start(&self.data_dir, &self.args, &[])?;
-        server.terminate();
+        ServerProcess::try_start(&self.data_dir, &self.args, &[])?.kill9();
         Ok(())
     }
 
