@@ -95,8 +95,12 @@ pub fn sync_parent(path: &Path) -> io::Result<()> {
 }
 
 /// Test-only mutation knob: `TESSERA_TEST_SKIP_SYNC=dir,...` switches named sync sites off, so
-/// the power-cut tests can show that each sync they rely on is needed. Read once per process;
-/// never set it in production.
+/// the power-cut tests (`tests/powercut_recovery.rs`) can show that each sync they rely on is
+/// needed. Sites: `dir` (every directory fsync of this module), `catalog` (the catalog's
+/// `SyncAll` after each write), `wal` and `wal-dir` (the WAL's segment `fdatasync`s and
+/// directory fsyncs, read by the WAL crate's own copy of this function), `chunk` (a chunk
+/// file's fsync before its rename, in the format crate). Read once per process; never set it
+/// in production.
 pub fn sync_disabled(site: &str) -> bool {
     static SITES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     SITES

@@ -299,11 +299,17 @@ fn layer_violations(g: &Graph) -> Vec<String> {
 
 fn crate_roots() -> Vec<PathBuf> {
     let top = Path::new(env!("CARGO_MANIFEST_DIR"));
-    ["src", "wal/src", "format/src", "benches/src"]
-        .iter()
-        .map(|d| top.join(d))
-        .filter(|d| d.is_dir())
-        .collect()
+    [
+        "src",
+        "wal/src",
+        "format/src",
+        "benches/src",
+        "tests/powercut/src",
+    ]
+    .iter()
+    .map(|d| top.join(d))
+    .filter(|d| d.is_dir())
+    .collect()
 }
 
 #[test]

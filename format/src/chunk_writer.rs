@@ -202,8 +202,10 @@ impl ChunkWriter {
             .inner
             .into_inner()
             .map_err(|e| FormatError::io(&self.path, e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| FormatError::io(&self.path, e))?;
+        if !sync_disabled("chunk") {
+            file.sync_all()
+                .map_err(|e| FormatError::io(&self.path, e))?;
+        }
         self.blocks.clear();
         self.path = PathBuf::new(); // finished: keep the file
         Ok(ChunkMeta { stats, file_len })
@@ -216,6 +218,21 @@ impl ChunkWriter {
             other => FormatError::Arrow(other),
         }
     }
+}
+
+/// Test-only mutation knob, the format crate's copy of the server's `fsutil::sync_disabled`
+/// (same variable): `TESSERA_TEST_SKIP_SYNC=chunk` skips the chunk file's fsync, so the
+/// power-cut tests can show it is needed. Read once per process; never set it in production.
+fn sync_disabled(site: &str) -> bool {
+    static SITES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    SITES
+        .get_or_init(|| {
+            std::env::var("TESSERA_TEST_SKIP_SYNC")
+                .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+                .unwrap_or_default()
+        })
+        .iter()
+        .any(|s| s == site)
 }
 
 impl Drop for ChunkWriter {

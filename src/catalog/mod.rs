@@ -82,7 +82,9 @@ impl Catalog {
         let out = f(&mut tx)?;
         if !tx.batch.is_empty() {
             tx.batch.commit()?;
-            self.db.persist(PersistMode::SyncAll)?;
+            if !crate::fsutil::sync_disabled("catalog") {
+                self.db.persist(PersistMode::SyncAll)?;
+            }
         }
         Ok(out)
     }

@@ -4,6 +4,7 @@
 
 pub mod data;
 pub mod diffdata;
+pub mod powercut;
 pub mod process;
 pub mod recording;
 

@@ -28,6 +28,16 @@ impl ServerProcess {
     /// Start `tessera serve --data-dir dir --listen 127.0.0.1:0 <extra>` and wait until it
     /// logs its address. Logs go through `TESSERA_LOG=info,tessera::compactor=debug`.
     pub fn start(dir: &Path, extra: &[String]) -> ServerProcess {
+        Self::try_start(dir, extra, &[]).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`ServerProcess::start`] with extra environment variables; `Err` (with the log) when
+    /// the server exits or stays silent instead of listening.
+    pub fn try_start(
+        dir: &Path,
+        extra: &[String],
+        env: &[(&str, &str)],
+    ) -> Result<ServerProcess, String> {
         let mut child = Command::new(binary())
             .arg("serve")
             .arg("--data-dir")
@@ -36,11 +46,12 @@ impl ServerProcess {
             .args(extra)
             .env("TESSERA_LOG", "info,tessera::compactor=debug")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn tessera");
+            .map_err(|e| format!("spawn tessera: {e}"))?;
         let (lines, mut rx) = broadcast::channel(4096);
         let recent = Arc::new(Mutex::new(VecDeque::new()));
         let out = child.stdout.take().unwrap();
@@ -57,30 +68,36 @@ impl ServerProcess {
                 }
                 Err(broadcast::error::TryRecvError::Empty) => {
                     if let Some(status) = child.try_wait().unwrap() {
-                        panic!(
+                        std::thread::sleep(Duration::from_millis(50)); // the last lines
+                        return Err(format!(
                             "tessera exited ({status}) before listening:\n{}",
                             tail(&recent)
-                        );
+                        ));
                     }
-                    assert!(
-                        Instant::now() < deadline,
-                        "tessera did not log its address in 60 s:\n{}",
-                        tail(&recent)
-                    );
+                    if Instant::now() >= deadline {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return Err(format!(
+                            "tessera did not log its address in 60 s:\n{}",
+                            tail(&recent)
+                        ));
+                    }
                     std::thread::sleep(Duration::from_millis(5));
                 }
                 Err(broadcast::error::TryRecvError::Lagged(_)) => {}
                 Err(broadcast::error::TryRecvError::Closed) => {
-                    panic!("tessera closed its output:\n{}", tail(&recent))
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!("tessera closed its output:\n{}", tail(&recent)));
                 }
             }
         };
-        ServerProcess {
+        Ok(ServerProcess {
             child,
             addr,
             lines,
             recent,
-        }
+        })
     }
 
     /// Every log line from now on.

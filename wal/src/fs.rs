@@ -51,6 +51,9 @@ impl StorageFile for FsFile {
     }
 
     fn sync_data(&mut self) -> io::Result<()> {
+        if sync_disabled("wal") {
+            return Ok(());
+        }
         self.file.sync_data()
     }
 
@@ -75,6 +78,9 @@ struct FsSync(File);
 
 impl SyncHandle for FsSync {
     fn sync_data(&self) -> io::Result<()> {
+        if sync_disabled("wal") {
+            return Ok(());
+        }
         self.0.sync_data()
     }
 }
@@ -145,8 +151,27 @@ impl Storage for FsStorage {
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        if sync_disabled("wal-dir") {
+            return Ok(());
+        }
         File::open(dir)?.sync_all()
     }
+}
+
+/// Test-only mutation knob, the WAL's copy of the server's `fsutil::sync_disabled` (same
+/// variable): `TESSERA_TEST_SKIP_SYNC=wal` skips every segment `fdatasync`, `wal-dir` every
+/// directory fsync of the log, so the power-cut tests can show each one is needed. Read once
+/// per process; never set it in production.
+fn sync_disabled(site: &str) -> bool {
+    static SITES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    SITES
+        .get_or_init(|| {
+            std::env::var("TESSERA_TEST_SKIP_SYNC")
+                .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+                .unwrap_or_default()
+        })
+        .iter()
+        .any(|s| s == site)
 }
 
 #[cfg(test)]
